@@ -1,0 +1,141 @@
+"""The `archdsl` command line.
+
+    archdsl check SPEC                  parse, elaborate, verify; prints one line
+    archdsl info SPEC [--json]          table of layers/blocks/stages with shapes, params, MACs
+
+Every command takes `-p NAME=VALUE` (repeatable) and `--input CxHxW`. A bad
+spec prints `file:line:col: error: ...`, the source line and a caret, and
+exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import ArchError
+
+EXIT_BAD_INPUT = 2
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """`depth=101` -> ("depth", 101); values are spec literals, a bare word is a string."""
+    from . import ast_nodes as A
+    from .expressions import evaluate
+    from .parser import parse_fragment
+
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise ArchError(f"-p expects NAME=VALUE, got '{text}'")
+    where = f"<-p {name}>"
+    from .errors import SOURCES
+
+    SOURCES[where] = value
+    expr = parse_fragment(value.strip() or '""', "expr", where)
+    if isinstance(expr, A.NameRef):
+        return name, expr.name
+    return name, evaluate(expr, {})
+
+
+def parse_input(text: str) -> tuple[int, ...]:
+    parts = text.lower().replace(",", "x").split("x")
+    if not all(p.strip().isdigit() for p in parts) or len(parts) not in (1, 3):
+        raise ArchError(f"--input expects CxHxW such as 3x224x224, got '{text}'")
+    dims = tuple(int(p) for p in parts)
+    if any(d <= 0 for d in dims):
+        raise ArchError(f"--input sizes must be positive, got '{text}'")
+    return dims
+
+
+def _load(args):
+    from .api import load
+
+    params = dict(parse_param(p) for p in args.param)
+    shape = parse_input(args.input) if args.input else None
+    return load(args.spec, input_shape=shape, **params)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_check(args) -> int:
+    from .ir import verify
+
+    arch = _load(args)
+    verify(arch.graph)
+    print(f"{args.spec}: ok: {arch.name}, {len(arch.graph)} nodes, {arch.params:,} params, {arch.macs:,} MACs")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .report import build_table, console, info_dict, totals_text
+
+    try:
+        arch = _load(args)
+    except ArchError as err:
+        partial = err.partial
+        if partial is None or args.json or len(partial.graph) <= 1:
+            raise
+        con = console()
+        con.print(build_table(partial, args.level, args.elementwise, args.per_position, error=err))
+        raise
+    if args.json:
+        json.dump(info_dict(arch, elementwise=args.elementwise), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    con = console(width=None if sys.stdout.isatty() else 160)
+    con.print(build_table(arch, args.level, args.elementwise, args.per_position))
+    con.print(totals_text(arch, args.elementwise))
+    return 0
+
+
+COMMANDS = {}
+
+
+def _common(p: argparse.ArgumentParser):
+    p.add_argument("spec", help="a .arch or .yaml spec file")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a spec parameter (repeatable), e.g. -p depth=101")
+    p.add_argument("--input", metavar="CxHxW", help="override the input shape, e.g. 3x320x320")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archdsl", description="Describe, analyse and compile CNN architectures.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", help="parse and verify a spec")
+    _common(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("info", help="layers, shapes, params and MACs")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--level", choices=("layer", "block", "stage"), default="layer", help="group rows (default: layer)")
+    p.add_argument("--per-position", action="store_true", help="also show MACs per output position")
+    p.add_argument("--elementwise", action="store_true",
+                   help="also count elementwise work (BN, activations, pooling, adds, concats); see docs/counting.md")
+    p.set_defaults(func=cmd_info)
+
+    for name, (help_text, configure) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        _common(p)
+        configure(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ArchError as err:
+        sys.stdout.flush()
+        print(err.format(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `archdsl info ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Analyses: pure functions over the IR, each returning a typed result."""
+from .counts import Counts, count_nodes, totals_by_module
+from .depth import depth
+from .shapes import infer_shapes
+
+__all__ = ["Counts", "count_nodes", "totals_by_module", "depth", "infer_shapes"]

@@ -1,0 +1,197 @@
+"""Tables and JSON for `archdsl info` (and `Architecture.summary()`).
+
+Rows can be grouped at three levels: every layer, every block (a call of a
+block template, its MACs also given per output position), or every stage.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from . import ir
+from .ops import fmt
+
+LEVELS = ("layer", "block", "stage")
+
+
+@dataclass
+class Row:
+    name: str
+    what: str
+    output: tuple
+    params: int = 0
+    macs: int = 0
+    extra: int = 0
+    stage: str | None = None
+
+    @property
+    def macs_per_position(self) -> int | None:
+        if len(self.output) == 3:
+            return self.macs // (self.output[1] * self.output[2])
+        return None
+
+
+def _stage_of(name: str, stages: list[str]) -> str | None:
+    for s in stages:
+        if name == s or name.startswith(s + "."):
+            return s
+    return None
+
+
+def _innermost_block(name: str, modules: dict[str, ir.Module]) -> str | None:
+    parent = ir.parent_name(name)
+    found = None
+    while parent:
+        if modules[parent].kind == "block":
+            found = parent  # keep walking: the outermost block below a stage reads best
+        parent = ir.parent_name(parent)
+    return found
+
+
+def rows(arch, level: str = "layer") -> list[Row]:
+    """Layer rows of `arch`, grouped at `level`, in topological order."""
+    modules = arch.modules
+    stages = arch.stages()
+    out: list[Row] = []
+    index: dict[str, Row] = {}
+    for layer in arch.layers():
+        stage = _stage_of(layer.name, stages)
+        if level == "layer":
+            key, what = layer.name, layer.description
+        elif level == "block":
+            block = _innermost_block(layer.name, modules)
+            key = block or layer.name
+            what = modules[block].template if block else layer.description
+        else:
+            key = stage or layer.name.split(".")[0]
+            what = _stage_text(key, modules) if stage else layer.description
+        row = index.get(key)
+        if row is None:
+            row = index[key] = Row(key, what, layer.output_shape, stage=stage)
+            out.append(row)
+        row.output = layer.output_shape
+        row.params += layer.params
+        row.macs += layer.macs
+        row.extra += layer.extra_ops
+    return out
+
+
+def _stage_text(stage: str, modules: dict[str, ir.Module]) -> str:
+    children = [m for name, m in modules.items() if ir.parent_name(name) == stage and m.kind == "block"]
+    if not children:
+        return "stage"
+    templates = {m.template for m in children}
+    if len(templates) == 1:
+        return f"{children[0].template} x {len(children)}"
+    return f"{len(children)} blocks"
+
+
+def _si(n: int) -> str:
+    for unit, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def build_table(arch, level: str = "layer", elementwise: bool = False, per_position: bool = False, error=None):
+    from rich.table import Table
+
+    title = f"{arch.name}  {fmt(arch.input_shape)} -> {fmt(arch.output_shape)}"
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column(level.capitalize(), no_wrap=True)
+    table.add_column("Op", no_wrap=True)
+    table.add_column("Output", no_wrap=True)
+    table.add_column("Params", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    if per_position:
+        table.add_column("MACs/pos", justify="right", no_wrap=True)
+    if elementwise:
+        table.add_column("Elementwise", justify="right", no_wrap=True)
+
+    def add(row: Row, style=None, name=None):
+        cells = [name or row.name, row.what, fmt(row.output), f"{row.params:,}", f"{row.macs:,}"]
+        if per_position:
+            pos = row.macs_per_position
+            cells.append(f"{pos:,}" if pos is not None else "")
+        if elementwise:
+            cells.append(f"{row.extra:,}")
+        table.add_row(*cells, style=style)
+
+    all_rows = rows(arch, level)
+    stage_totals = {s: arch.module_counts[s] for s in arch.stages() if s in arch.module_counts}
+    for i, row in enumerate(all_rows):
+        add(row)
+        nxt = all_rows[i + 1].stage if i + 1 < len(all_rows) else None
+        if level != "stage" and row.stage and row.stage != nxt and row.stage in stage_totals:
+            c = stage_totals[row.stage]
+            add(Row(row.stage, "stage total", row.output, c.params, c.macs, c.extra_ops), style="bold cyan",
+                name=f"{row.stage} total")
+            table.add_section()
+    if error is None:
+        t = arch.totals
+        table.add_section()
+        add(Row("total", "", arch.output_shape, t.params, t.macs, t.extra_ops), style="bold")
+    return table
+
+
+def totals_text(arch, elementwise: bool = False) -> str:
+    t = arch.totals
+    parts = [
+        f"params {t.params:,} ({_si(t.params)})",
+        f"MACs {t.macs:,} ({_si(t.macs)})",
+        f"FLOPs {t.flops:,} ({_si(t.flops)})",
+        f"depth {arch.depth}",
+    ]
+    if elementwise:
+        parts.append(f"elementwise ops {t.extra_ops:,} (MACs + elementwise: {_si(t.macs + t.extra_ops)})")
+    return "  ".join(parts)
+
+
+def console(file=None, width: int | None = None):
+    from rich.console import Console
+
+    return Console(file=file, width=width or 140, soft_wrap=False, highlight=False)
+
+
+def summary_text(arch, level: str = "layer", elementwise: bool = False, per_position: bool = False) -> str:
+    buf = io.StringIO()
+    con = console(buf)
+    con.print(build_table(arch, level, elementwise, per_position))
+    con.print(totals_text(arch, elementwise))
+    return buf.getvalue()
+
+
+def info_dict(arch, elementwise: bool = False) -> dict:
+    t = arch.totals
+    layers = []
+    for layer in arch.layers():
+        entry = {
+            "name": layer.name,
+            "op": layer.op,
+            "output_shape": list(layer.output_shape),
+            "params": layer.params,
+            "macs": layer.macs,
+        }
+        if elementwise:
+            entry["elementwise_ops"] = layer.extra_ops
+        layers.append(entry)
+    stages = []
+    for s in arch.stages():
+        c = arch.module_counts.get(s)
+        if c is not None:
+            stages.append({"name": s, "params": c.params, "macs": c.macs})
+    result = {
+        "name": arch.name,
+        "config": arch.config,
+        "input_shape": list(arch.input_shape),
+        "output_shape": list(arch.output_shape),
+        "params": t.params,
+        "macs": t.macs,
+        "flops": t.flops,
+        "depth": arch.depth,
+        "stages": stages,
+        "layers": layers,
+    }
+    if elementwise:
+        result["elementwise_ops"] = t.extra_ops
+    return result
