@@ -69,24 +69,24 @@ def cmd_check(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .report import build_table, console, info_dict, totals_text
+    from .report import build_table, info_dict, totals_text
 
+    color = sys.stdout.isatty()
     try:
         arch = _load(args)
     except ArchError as err:
         partial = err.partial
         if partial is None or args.json or len(partial.graph) <= 1:
             raise
-        con = console()
-        con.print(build_table(partial, args.level, args.elementwise, args.per_position, error=err))
+        print(build_table(partial, args.level, args.elementwise, args.per_position, error=err).render(color))
+        print(f"(stopped at the error below, after {len(partial.graph) - 1} layers)")
         raise
     if args.json:
         json.dump(info_dict(arch, elementwise=args.elementwise), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    con = console(width=None if sys.stdout.isatty() else 160)
-    con.print(build_table(arch, args.level, args.elementwise, args.per_position))
-    con.print(totals_text(arch, args.elementwise))
+    print(build_table(arch, args.level, args.elementwise, args.per_position).render(color))
+    print(totals_text(arch, args.elementwise))
     return 0
 
 

@@ -5,7 +5,6 @@ block template, its MACs also given per output position), or every stage.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from . import ir
@@ -93,29 +92,65 @@ def _si(n: int) -> str:
     return str(n)
 
 
-def build_table(arch, level: str = "layer", elementwise: bool = False, per_position: bool = False, error=None):
-    from rich.table import Table
+class TextTable:
+    """A plain aligned table; fast for thousands of rows (rich takes seconds there)."""
 
-    title = f"{arch.name}  {fmt(arch.input_shape)} -> {fmt(arch.output_shape)}"
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column(level.capitalize(), no_wrap=True)
-    table.add_column("Op", no_wrap=True)
-    table.add_column("Output", no_wrap=True)
-    table.add_column("Params", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
+    def __init__(self, title: str, columns: list[tuple[str, str]]):
+        self.title = title
+        self.columns = columns  # (header, "<" or ">")
+        self.rows: list[list[str] | None] = []  # None: a section rule
+        self.styles: list[bool] = []
+
+    def add_row(self, *cells: str, bold: bool = False):
+        self.rows.append(list(cells))
+        self.styles.append(bold)
+
+    def add_section(self):
+        if self.rows and self.rows[-1] is not None:
+            self.rows.append(None)
+            self.styles.append(False)
+
+    def render(self, color: bool = False) -> str:
+        widths = [len(h) for h, _ in self.columns]
+        for row in self.rows:
+            if row is not None:
+                widths = [max(w, len(c)) for w, c in zip(widths, row)]
+
+        def line(cells):
+            out = []
+            for (_, align), w, c in zip(self.columns, widths, cells):
+                out.append(c.rjust(w) if align == ">" else c.ljust(w))
+            return " │ ".join(out).rstrip()
+
+        rule = "─┼─".join("─" * w for w in widths)
+        bold, reset = ("\x1b[1m", "\x1b[0m") if color else ("", "")
+        lines = [self.title, bold + line([h for h, _ in self.columns]) + reset, "━╇━".join("━" * w for w in widths)]
+        for row, strong in zip(self.rows, self.styles):
+            if row is None:
+                lines.append(rule)
+            else:
+                text = line(row)
+                lines.append(bold + text + reset if strong else text)
+        return "\n".join(lines)
+
+
+def build_table(arch, level: str = "layer", elementwise: bool = False, per_position: bool = False, error=None) -> TextTable:
+    columns = [(level.capitalize(), "<"), ("Op", "<"), ("Output", "<"), ("Params", ">"), ("MACs", ">")]
     if per_position:
-        table.add_column("MACs/pos", justify="right", no_wrap=True)
+        columns.append(("MACs/pos", ">"))
     if elementwise:
-        table.add_column("Elementwise", justify="right", no_wrap=True)
+        columns.append(("Elementwise", ">"))
+    title = f"{arch.name}  {fmt(arch.input_shape)} -> {fmt(arch.output_shape)}"
+    table = TextTable(title, columns)
 
-    def add(row: Row, style=None, name=None):
+    def add(row: Row, bold=False, name=None):
         cells = [name or row.name, row.what, fmt(row.output), f"{row.params:,}", f"{row.macs:,}"]
         if per_position:
             pos = row.macs_per_position
             cells.append(f"{pos:,}" if pos is not None else "")
         if elementwise:
             cells.append(f"{row.extra:,}")
-        table.add_row(*cells, style=style)
+        table.add_row(*cells, bold=bold)
 
     all_rows = rows(arch, level)
     stage_totals = {s: arch.module_counts[s] for s in arch.stages() if s in arch.module_counts}
@@ -124,13 +159,13 @@ def build_table(arch, level: str = "layer", elementwise: bool = False, per_posit
         nxt = all_rows[i + 1].stage if i + 1 < len(all_rows) else None
         if level != "stage" and row.stage and row.stage != nxt and row.stage in stage_totals:
             c = stage_totals[row.stage]
-            add(Row(row.stage, "stage total", row.output, c.params, c.macs, c.extra_ops), style="bold cyan",
+            add(Row(row.stage, "stage total", row.output, c.params, c.macs, c.extra_ops), bold=True,
                 name=f"{row.stage} total")
             table.add_section()
     if error is None:
         t = arch.totals
         table.add_section()
-        add(Row("total", "", arch.output_shape, t.params, t.macs, t.extra_ops), style="bold")
+        add(Row("total", "", arch.output_shape, t.params, t.macs, t.extra_ops), bold=True)
     return table
 
 
@@ -147,18 +182,9 @@ def totals_text(arch, elementwise: bool = False) -> str:
     return "  ".join(parts)
 
 
-def console(file=None, width: int | None = None):
-    from rich.console import Console
-
-    return Console(file=file, width=width or 140, soft_wrap=False, highlight=False)
-
-
 def summary_text(arch, level: str = "layer", elementwise: bool = False, per_position: bool = False) -> str:
-    buf = io.StringIO()
-    con = console(buf)
-    con.print(build_table(arch, level, elementwise, per_position))
-    con.print(totals_text(arch, elementwise))
-    return buf.getvalue()
+    table = build_table(arch, level, elementwise, per_position)
+    return table.render() + "\n" + totals_text(arch, elementwise) + "\n"
 
 
 def info_dict(arch, elementwise: bool = False) -> dict:
