@@ -90,7 +90,19 @@ def cmd_info(args) -> int:
     return 0
 
 
-COMMANDS = {}
+def cmd_compile(args) -> int:
+    arch = _load(args)
+    if args.target == "torch":
+        from backends.torch_module import compile_to_file
+    else:
+        from backends.onnx_model import compile_to_file
+    compile_to_file(arch, args.output, args)
+    print(f"wrote {args.output} ({args.target}: {arch.name}, {arch.params:,} params)")
+    return 0
+
+
+# Commands other modules add: name -> (help, configure(parser)); each sets its own func.
+COMMANDS: dict = {}
 
 
 def _common(p: argparse.ArgumentParser):
@@ -116,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elementwise", action="store_true",
                    help="also count elementwise work (BN, activations, pooling, adds, concats); see docs/counting.md")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("compile", help="lower a spec to PyTorch source or an ONNX model")
+    _common(p)
+    p.add_argument("--target", choices=("torch", "onnx"), required=True)
+    p.add_argument("-o", "--output", required=True, help="output file (.py for torch, .onnx for onnx)")
+    p.add_argument("--fuse-bn", action="store_true", help="fold batch norm into the preceding conv (inference)")
+    p.add_argument("--weights", help="a state_dict saved from the torch backend (onnx target)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the initialisation (default 0)")
+    p.set_defaults(func=cmd_compile)
 
     for name, (help_text, configure) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)

@@ -178,7 +178,10 @@ class Elaborator:
     def _add(self, node: ir.Node, input_ids: list[int]) -> int:
         in_shapes = [self.shapes[i] for i in input_ids]
         try:
-            shape = node.op.infer(in_shapes)
+            op = node.op.resolve(in_shapes)
+            if op is not node.op:
+                node = ir.Node(node.id, node.name, op, node.span)
+            shape = op.infer(in_shapes)
         except ShapeError as err:
             raise ArchError(f"{err} (in {node.name})", node.span) from None
         if any(d <= 0 for d in shape):

@@ -62,6 +62,14 @@ class Op:
     max_inputs: ClassVar[int | None] = 1
     weight_layer: ClassVar[bool] = False
 
+    def resolve(self, inputs: list[Shape]) -> "Op":
+        """Fill attributes that depend on the input shape (a depthwise conv's groups).
+
+        Called once by the elaborator before `infer`; the IR stores the result,
+        so every later pass and backend sees concrete attributes.
+        """
+        return self
+
     def infer(self, inputs: list[Shape]) -> Shape:
         return inputs[0]
 
