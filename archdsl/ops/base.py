@@ -79,6 +79,14 @@ class Op:
     def macs(self, inputs: list[Shape], out: Shape) -> int:
         return 0
 
+    def state(self, inputs: list[Shape]) -> tuple[tuple[str, Shape], ...]:
+        """(suffix, shape) of each tensor the torch module keeps, in torch's order.
+
+        Parameters and buffers, as in `state_dict`: conv -> weight, bias;
+        bn -> weight, bias, running_mean, running_var, num_batches_tracked.
+        """
+        return ()
+
     def extra_ops(self, inputs: list[Shape], out: Shape) -> int:
         """Elementwise work not in `macs` (see docs/counting.md); 0 by default."""
         return 0

@@ -104,6 +104,10 @@ class Conv(Op):
         cin = inputs[0][0]
         return out[1] * out[2] * self.out * (cin // self.groups) * self.kernel[0] * self.kernel[1]
 
+    def state(self, inputs):
+        weight = ("weight", (self.out, inputs[0][0] // self.groups) + self.kernel)
+        return (weight, ("bias", (self.out,))) if self.bias else (weight,)
+
     def extra_ops(self, inputs, out):
         return numel(out) if self.bias else 0
 
@@ -139,6 +143,11 @@ class BatchNorm(Op):
 
     def params(self, inputs):
         return 2 * inputs[0][0] if self.affine else 0
+
+    def state(self, inputs):
+        c = (inputs[0][0],)
+        stats = (("running_mean", c), ("running_var", c), ("num_batches_tracked", ()))
+        return ((("weight", c), ("bias", c)) if self.affine else ()) + stats
 
     def extra_ops(self, inputs, out):
         return 2 * numel(out)
@@ -201,6 +210,9 @@ class PReLU(_Activation):
 
     def params(self, inputs):
         return inputs[0][0] if self.per_channel else 1
+
+    def state(self, inputs):
+        return (("weight", (self.params(inputs),)),)
 
 
 def _pool_args(with_pad_mode: bool):
@@ -361,6 +373,10 @@ class Linear(Op):
 
     def macs(self, inputs, out):
         return inputs[0][0] * self.out
+
+    def state(self, inputs):
+        weight = ("weight", (self.out, inputs[0][0]))
+        return (weight, ("bias", (self.out,))) if self.bias else (weight,)
 
     def extra_ops(self, inputs, out):
         return self.out if self.bias else 0
