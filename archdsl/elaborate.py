@@ -284,8 +284,8 @@ class Elaborator:
     def _unit(self, unit, scope, names: Names, explicit, span, cur: int) -> int:
         if isinstance(unit, A.Call):
             if unit.name in self.program.blocks:
-                return self._block_call(unit, scope, names, explicit, cur)
-            return self._layer_call(unit, scope, names, explicit, cur)
+                return self._block_call(unit, scope, names, explicit, span, cur)
+            return self._layer_call(unit, scope, names, explicit, span, cur)
         if isinstance(unit, A.Sequence):
             local = names.claim(explicit, span)
             inner = Names(names.qualify(local))
@@ -342,7 +342,7 @@ class Elaborator:
 
     # -- layers
 
-    def _layer_call(self, call: A.Call, scope, names: Names, explicit, cur: int) -> int:
+    def _layer_call(self, call: A.Call, scope, names: Names, explicit, item_span: Span, cur: int) -> int:
         op_cls = REGISTRY.get(call.name)
         if op_cls is None or op_cls.kind == "input":
             known = sorted(set(REGISTRY) - {"input"}) + sorted(self.program.blocks)
@@ -361,7 +361,7 @@ class Elaborator:
             op = op_cls(**values)
         except (TypeError, ValueError) as err:  # pragma: no cover - ARGS and fields agree
             raise ArchError(f"bad arguments for {call.name}: {err}", call.span) from None
-        local = names.claim(explicit, call.span)
+        local = names.claim(explicit, item_span)
         return self._new_op(op, names.qualify(local), call.span, [cur])
 
     def _bind_args(self, call: A.Call, specs, scope, what: str) -> dict:
@@ -407,7 +407,7 @@ class Elaborator:
 
     # -- blocks
 
-    def _block_call(self, call: A.Call, scope, names: Names, explicit, cur: int) -> int:
+    def _block_call(self, call: A.Call, scope, names: Names, explicit, item_span: Span, cur: int) -> int:
         block = self.program.blocks[call.name]
         if call.name in self.block_stack:
             chain = " -> ".join(self.block_stack[self.block_stack.index(call.name) :] + [call.name])
@@ -457,7 +457,7 @@ class Elaborator:
                 inner_scope[formal.name] = evaluate(formal.default, inner_scope)
             else:
                 raise ArchError(f"block '{call.name}' needs argument '{formal.name}'", call.span)
-        local = names.claim(explicit, call.span)
+        local = names.claim(explicit, item_span)
         inner = Names(names.qualify(local))
         self._module(inner.prefix, "block", call.span, call.name, args=tuple((f.name, inner_scope[f.name]) for f in block.formals))
         self.block_stack.append(call.name)

@@ -154,6 +154,11 @@ def build_table(arch, level: str = "layer", elementwise: bool = False, per_posit
 
     all_rows = rows(arch, level)
     stage_totals = {s: arch.module_counts[s] for s in arch.stages() if s in arch.module_counts}
+    rows_per_stage: dict[str, int] = {}
+    for row in all_rows:
+        if row.stage:
+            rows_per_stage[row.stage] = rows_per_stage.get(row.stage, 0) + 1
+    stage_totals = {s: c for s, c in stage_totals.items() if rows_per_stage.get(s, 0) > 1}
     for i, row in enumerate(all_rows):
         add(row)
         nxt = all_rows[i + 1].stage if i + 1 < len(all_rows) else None

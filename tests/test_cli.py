@@ -1,0 +1,70 @@
+"""`archdsl check` and `archdsl info`: tables, JSON, options."""
+import json
+
+import pytest
+
+
+def test_check(cli):
+    code, out, err = cli("check", "specs/resnet18.arch")
+    assert code == 0 and err == ""
+    assert out.strip() == "specs/resnet18.arch: ok: resnet18, 70 nodes, 11,689,512 params, 1,814,073,344 MACs"
+
+
+def test_info_table_has_every_layer_stage_totals_and_totals(cli):
+    code, out, _ = cli("info", "specs/resnet152.arch")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "resnet152  3x224x224 -> 1000"
+    assert any(l.startswith("layer3.35.conv3 ") and "1024x14x14" in l for l in lines)
+    layer3_total = next(l for l in lines if l.startswith("layer3 total"))
+    assert "bottleneck" not in layer3_total and "stage total" in layer3_total
+    total = next(l for l in lines if l.startswith("total "))
+    assert "60,192,808" in total and "11,513,626,624" in total
+    assert lines[-1].startswith("params 60,192,808 (60.19M)  MACs 11,513,626,624 (11.51G)  FLOPs 23,027,253,248")
+    assert lines[-1].endswith("depth 152")
+
+
+def test_info_levels(cli):
+    _, out, _ = cli("info", "specs/resnet50.arch", "--level", "stage")
+    assert any(l.startswith("layer3 ") and "bottleneck x 6" in l and "7,098,368" in l for l in out.splitlines())
+    _, out, _ = cli("info", "specs/resnet50.arch", "--level", "block", "--per-position")
+    row = next(l for l in out.splitlines() if l.startswith("layer1.1 "))
+    assert row.split("│")[-1].strip() == "69,632"
+
+
+def test_info_json(cli):
+    code, out, _ = cli("info", "specs/resnet50.arch", "--json")
+    data = json.loads(out)
+    for key in ("name", "input_shape", "output_shape", "params", "macs", "flops", "depth", "layers"):
+        assert key in data
+    assert data["input_shape"] == [3, 224, 224] and data["output_shape"] == [1000]
+    assert (data["params"], data["macs"], data["flops"], data["depth"]) == (25_557_032, 4_089_184_256, 8_178_368_512, 50)
+    first = data["layers"][0]
+    assert first == {"name": "conv1", "op": "conv", "output_shape": [64, 112, 112], "params": 9408, "macs": 118_013_952}
+    assert sum(l["params"] for l in data["layers"]) == data["params"]
+    assert [s["name"] for s in data["stages"]] == ["layer1", "layer2", "layer3", "layer4"]
+
+
+def test_info_elementwise_option(cli):
+    _, out, _ = cli("info", "specs/cifar/resnet20.arch", "--json", "--elementwise")
+    data = json.loads(out)
+    assert data["macs"] == 40_551_040
+    assert data["elementwise_ops"] == sum(l["elementwise_ops"] for l in data["layers"]) > 0
+    _, out, _ = cli("info", "specs/cifar/resnet20.arch", "--elementwise")
+    assert "Elementwise" in out.splitlines()[1] and "MACs + elementwise" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("args, params, output", [
+    (("-p", "depth=101"), 44_549_160, "1000"),
+    (("-p", "classes=10"), 23_528_522, "10"),
+    (("--input", "3x320x320"), 25_557_032, "1000"),
+])
+def test_overrides(cli, args, params, output):
+    code, out, _ = cli("info", "specs/resnet50.arch", "--json", *args)
+    data = json.loads(out)
+    assert data["params"] == params and data["output_shape"] == [int(output)]
+
+
+def test_input_override_errors(cli):
+    code, _, err = cli("info", "specs/resnet50.arch", "--input", "3x-1x2")
+    assert code == 2 and "--input expects CxHxW" in err
