@@ -279,47 +279,35 @@ class AvgPool(_Pool):
         return (1, 1)
 
 
-def _adaptive_out(op, inputs):
-    c, h, w = spatial(inputs[0], op.kind)
-    return (c, op.size[0], op.size[1])
+@dataclass(frozen=True)
+class _AdaptivePool(Op):
+    """Pool to a fixed grid whatever the input size: `adaptive_avgpool(7)` gives Cx7x7."""
+
+    family = "pool"
+    ARGS = (ArgSpec("size", pair(positive_int), REQUIRED, True),)
+    size: tuple[int, int] = (1, 1)
+
+    def infer(self, inputs):
+        c, _, _ = spatial(inputs[0], self.kind)
+        return (c, self.size[0], self.size[1])
+
+    def extra_ops(self, inputs, out):
+        return numel(inputs[0])
+
+    def describe(self):
+        return f"{self.kind.replace('_', ' ')} {_kxk(self.size)}"
 
 
 @register
 @dataclass(frozen=True)
-class AdaptiveAvgPool(Op):
-    """Average-pool to a fixed grid: `adaptive_avgpool(7)` gives Cx7x7 for any input."""
-
+class AdaptiveAvgPool(_AdaptivePool):
     kind = "adaptive_avgpool"
-    family = "pool"
-    ARGS = (ArgSpec("size", pair(positive_int), REQUIRED, True),)
-    size: tuple[int, int] = (1, 1)
-
-    def infer(self, inputs):
-        return _adaptive_out(self, inputs)
-
-    def extra_ops(self, inputs, out):
-        return numel(inputs[0])
-
-    def describe(self):
-        return f"adaptive avgpool {_kxk(self.size)}"
 
 
 @register
 @dataclass(frozen=True)
-class AdaptiveMaxPool(Op):
+class AdaptiveMaxPool(_AdaptivePool):
     kind = "adaptive_maxpool"
-    family = "pool"
-    ARGS = (ArgSpec("size", pair(positive_int), REQUIRED, True),)
-    size: tuple[int, int] = (1, 1)
-
-    def infer(self, inputs):
-        return _adaptive_out(self, inputs)
-
-    def extra_ops(self, inputs, out):
-        return numel(inputs[0])
-
-    def describe(self):
-        return f"adaptive maxpool {_kxk(self.size)}"
 
 
 @register
