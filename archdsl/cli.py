@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", choices=("layer", "block", "stage"), default="layer", help="group rows (default: layer)")
     p.add_argument("--per-position", action="store_true", help="also show MACs per output position")
     p.add_argument("--elementwise", action="store_true",
-                   help="also count elementwise work (BN, activations, pooling, adds, concats); see docs/counting.md")
+                   help="also count elementwise work (BN, activations, pooling, adds, concats); see docs/language.md (Counting conventions)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("compile", help="lower a spec to PyTorch source or an ONNX model")

@@ -9,7 +9,7 @@ defined once, with everything the analyses need:
     infer(ins)   output shape from input shapes; raises ShapeError
     params(ins)  learnable parameter count
     macs(ins, o) multiply-accumulates, torchvision convention
-    extra_ops(ins, o)  elementwise work, for the "all ops" count (docs/counting.md)
+    extra_ops(ins, o)  elementwise work, for the "all ops" count (docs/language.md, "Counting conventions")
     weight_layer True for layers counted in depth (conv, linear)
 
 Backends register emitters keyed by `kind` (backends/), so a new op is one
@@ -88,7 +88,7 @@ class Op:
         return ()
 
     def extra_ops(self, inputs: list[Shape], out: Shape) -> int:
-        """Elementwise work not in `macs` (see docs/counting.md); 0 by default."""
+        """Elementwise work not in `macs` (see docs/language.md, "Counting conventions"); 0 by default."""
         return 0
 
     def attributes(self) -> dict:

@@ -1,6 +1,6 @@
 """Parameter, MAC and elementwise-op counts per node, and totals per module.
 
-Conventions (docs/counting.md): MACs follow torchvision -- conv
+Conventions (docs/language.md, "Counting conventions"): MACs follow torchvision -- conv
 Hout*Wout*Cout*(Cin/groups)*kh*kw, linear in*out; BN, activations, pooling,
 adds and biases are not MACs. FLOPs = 2 * MACs (what torch's FlopCounterMode
 reports). `extra_ops` counts that elementwise work separately, one op-kind
