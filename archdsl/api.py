@@ -107,6 +107,34 @@ class Architecture:
             return declared
         return [name for name in _top_level_names(self.graph)]
 
+    def paths(self):
+        """Exact path statistics (archdsl/passes/paths.py): `.total`, `.modules`, `.layers` histograms."""
+        if "_path_stats" not in self.__dict__:
+            from .passes.paths import path_stats
+
+            self._path_stats = path_stats(self.graph)
+        return self._path_stats
+
+    def without(self, *blocks: str) -> "Architecture":
+        """A copy with the named residual blocks replaced by their shortcuts (archdsl/transforms.py)."""
+        from .transforms import drop_blocks
+
+        return drop_blocks(self, list(blocks))
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows the block-level diagram; None (plain repr) without graphviz's `dot`."""
+        from backends.dot import svg_text
+
+        return svg_text(self)
+
+    def extract_column(self, k: int, group: str | None = None) -> "Architecture":
+        """FractalNet's column k (1 = shallowest) as a plain network; names and weights carry over."""
+        from .passes import extract_column
+
+        graph, shapes = extract_column(self.graph, k, group)
+        ir.verify(graph)
+        return Architecture(f"{self.name}_column{k}", graph, shapes, {**self.config, "column": k}, self.source)
+
     def summary(self, **options) -> str:
         from .report import summary_text
 
@@ -116,6 +144,22 @@ class Architecture:
         from .report import info_dict
 
         return info_dict(self, elementwise=elementwise)
+
+    def to_torch(self, seed: int | None = None, fuse_bn: bool = False, zero_init_residual: bool = False, weights=None):
+        """An nn.Module with generated straight-line forward (docs/torch.md); imports torch lazily.
+
+        `seed` makes the torchvision-style initialisation deterministic; `weights` (a state_dict
+        in the spec's layout) is loaded strictly; `fuse_bn` folds BN into convs for inference.
+        """
+        from backends.torch_module import build_module
+
+        return build_module(self, seed=seed, fuse_bn=fuse_bn, zero_init_residual=zero_init_residual, weights=weights)
+
+    def to_onnx(self, path, weights=None, fuse_bn: bool = False, seed: int = 0, external_data: bool | None = None):
+        """Write a checked ONNX model (docs/onnx.md); `weights`: a state_dict, a .pt/.npz file, or None (seeded)."""
+        from backends.onnx_model import export
+
+        return export(self, path, weights=weights, fuse_bn=fuse_bn, seed=seed, external_data=external_data)
 
     def __repr__(self) -> str:
         return (

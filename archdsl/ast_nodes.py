@@ -147,6 +147,40 @@ class Stage(Unit):
 
 
 @dataclass(frozen=True)
+class MultiResidual(Unit):
+    """`multi_residual(...) { F1 F2 ... }`: x + F1(x) + ... + Fk(x); each item is a branch."""
+
+    args: tuple[Arg, ...]
+    body: Sequence
+    shortcut: Sequence | None = None
+
+
+@dataclass(frozen=True)
+class Poly(Unit):
+    """`poly(...) { F G }`: x + F(x) + G(F(x)) (PolyNet's mpoly); `poly(order=2) { F }`: x + F(x) + F(F(x)), F shared."""
+
+    args: tuple[Arg, ...]
+    body: Sequence
+    shortcut: Sequence | None = None
+
+
+@dataclass(frozen=True)
+class Fractal(Unit):
+    """`fractal(columns=C, join=mean) { base }`: FractalNet's expansion of `base`."""
+
+    args: tuple[Arg, ...]
+    body: Sequence
+
+
+@dataclass(frozen=True)
+class SpatialTransformer(Unit):
+    """`spatial_transformer(size=[h, w]) { localisation net }`: theta -> affine grid -> sampling."""
+
+    args: tuple[Arg, ...]
+    body: Sequence
+
+
+@dataclass(frozen=True)
 class ForLoop(Unit):
     var: str
     iterable: Expr
@@ -166,6 +200,7 @@ class Item:
     name: Expr | None  # Literal(str) or Interpolated; None: numbered by position
     unit: Unit
     repeat: Expr | None = None
+    shared: bool = False  # `x n shared`: the copies reuse the first copy's weights
 
 
 # ---------------------------------------------------------------- declarations

@@ -2,6 +2,8 @@
 
     archdsl check SPEC                  parse, elaborate, verify; prints one line
     archdsl info SPEC [--json]          table of layers/blocks/stages with shapes, params, MACs
+    archdsl paths SPEC [--json]         exact number of paths and their lengths (pictures_cli.py)
+    archdsl render SPEC -o FILE         graphviz diagram: svg, png, pdf or dot (pictures_cli.py)
 
 Every command takes `-p NAME=VALUE` (repeatable) and `--input CxHxW`. A bad
 spec prints `file:line:col: error: ...`, the source line and a caret, and
@@ -53,7 +55,10 @@ def _load(args):
 
     params = dict(parse_param(p) for p in args.param)
     shape = parse_input(args.input) if args.input else None
-    return load(args.spec, input_shape=shape, **params)
+    arch = load(args.spec, input_shape=shape, **params)
+    if getattr(args, "column", None) is not None:  # FractalNet: one column as a plain network
+        arch = arch.extract_column(args.column)
+    return arch
 
 
 # ---------------------------------------------------------------- commands
@@ -70,6 +75,7 @@ def cmd_check(args) -> int:
 
 def cmd_info(args) -> int:
     from .report import build_table, info_dict, totals_text
+    from .structure_report import structure_lines
 
     color = sys.stdout.isatty()
     try:
@@ -87,6 +93,8 @@ def cmd_info(args) -> int:
         return 0
     print(build_table(arch, args.level, args.elementwise, args.per_position).render(color))
     print(totals_text(arch, args.elementwise))
+    for line in structure_lines(arch):  # fractals, stochastic depth, weight sharing
+        print(line)
     return 0
 
 
@@ -104,12 +112,21 @@ def cmd_compile(args) -> int:
 # Commands other modules add: name -> (help, configure(parser)); each sets its own func.
 COMMANDS: dict = {}
 
+from .pictures_cli import COMMANDS as _PICTURE_COMMANDS  # noqa: E402  (paths, render: issue 7)
+
+COMMANDS.update(_PICTURE_COMMANDS)
+from .compare import COMMANDS as _COMPARE_COMMANDS  # noqa: E402  (compare: issue 3)
+
+COMMANDS.update(_COMPARE_COMMANDS)
+
 
 def _common(p: argparse.ArgumentParser):
     p.add_argument("spec", help="a .arch or .yaml spec file")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a spec parameter (repeatable), e.g. -p depth=101")
     p.add_argument("--input", metavar="CxHxW", help="override the input shape, e.g. 3x320x320")
+    p.add_argument("--column", type=int, metavar="K",
+                   help="fractal networks: keep only column K (1 = shallowest) at every join")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from .errors import ArchError, Span, suggest
 from .expressions import evaluate, show, type_name
 from .ops import REGISTRY, Op, Shape, ShapeError, fmt
 from .ops.base import REQUIRED, MAX_DIM
+from .elaborate_structures import MORE_STRUCTURE_ARGS, STRUCTURE_UNITS, StructuresMixin, StructuresState
 
 MAX_REPEAT = 100_000  # one repetition or loop
 MAX_NODES = 1_000_000  # the whole graph
@@ -34,12 +35,7 @@ MAX_ELEMENTS = 1 << 40  # one activation tensor (without batch)
 _VALID_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
 
 STRUCTURE_ARGS = {
-    "residual": {
-        "shortcut": ("auto", "identity", "projection", "zeropad", "none"),
-        "after": ("relu", "none"),
-        "scale": None,
-        "shortcut_name": None,
-    },
+    **MORE_STRUCTURE_ARGS,  # residual, multi_residual, poly, fractal, spatial_transformer
     "parallel": {"merge": ("concat", "add", "mean", "max", "mul")},
     "dense": {},
     "stage": {"stride": None},
@@ -86,7 +82,7 @@ class _Pending:
     used: bool = False
 
 
-class Elaborator:
+class Elaborator(StructuresMixin):
     def __init__(self, program: A.Program, overrides: dict | None = None, input_shape: Shape | None = None):
         self.program = program
         self.overrides = dict(overrides or {})
@@ -98,6 +94,7 @@ class Elaborator:
         self.pending_stride: _Pending | None = None
         self.input_shape: Shape = ()
         self.global_scope: dict = {}
+        self._structures = StructuresState()  # elaborate_structures.py: linear decay, drop-path groups
 
     # ---------------------------------------------------------------- entry
 
@@ -109,6 +106,7 @@ class Elaborator:
         self.g.graph["output"] = nid
         try:
             out = self._sequence(self.program.network, nid, scope, Names(""))
+            self._finish_structures()
         except ArchError as err:
             err.partial = self.g
             raise
@@ -235,11 +233,11 @@ class Elaborator:
                 local = names.claim(explicit, item.span)
                 inner = Names(names.qualify(local))
                 self._module(inner.prefix, "repeat", item.span, _template_of(unit), count=count)
-                for i in range(count):
-                    yield (unit, scope, inner, str(i), item.span)
+                for i, copy in enumerate(self._copies(item, unit, count)):
+                    yield (copy, scope, inner, str(i), item.span)
             else:
-                for _ in range(count):
-                    yield (unit, scope, names, None, item.span)
+                for copy in self._copies(item, unit, count):
+                    yield (copy, scope, names, None, item.span)
 
     def _control(self, unit, scope, names):
         if isinstance(unit, A.ForLoop):
@@ -300,14 +298,15 @@ class Elaborator:
             for step in self._control(unit, scope, inner):
                 cur = self._unit(*step, cur)
             return cur
+        handler = STRUCTURE_UNITS.get(type(unit))  # residual variants, fractal, shared copies, ...
+        if handler is not None:
+            return handler(self, unit, scope, names, explicit, span, cur)
         kind = type(unit).__name__.lower()
         args = self._structure_args(kind, unit.args, scope)
         if explicit is not None:
             local = names.claim(explicit, span)
             names = Names(names.qualify(local))
             self._module(names.prefix, kind, unit.span)
-        if isinstance(unit, A.Residual):
-            return self._residual(unit, args, scope, names, cur)
         if isinstance(unit, A.Parallel):
             return self._parallel(unit, args, scope, names, cur)
         if isinstance(unit, A.Dense):
@@ -449,7 +448,8 @@ class Elaborator:
             if "stride" in given:
                 raise ArchError("stride is given both here and by the enclosing stage", call.span)
             given["stride"] = pending.stride
-        inner_scope = dict(self.global_scope)  # blocks see the spec's globals and their own formals
+        # blocks see `in_channels` (their input's width), the spec's globals and their own formals
+        inner_scope = {"in_channels": self.shapes[cur][0], **self.global_scope}
         for formal in block.formals:
             if formal.name in given:
                 inner_scope[formal.name] = given[formal.name]
@@ -483,58 +483,6 @@ class Elaborator:
                 raise ArchError("this stage's stride was not taken: no block is called inside it", self.pending_stride.span)
         finally:
             self.pending_stride = saved
-        return out
-
-    # -- residual
-
-    def _residual(self, unit: A.Residual, args, scope, names: Names, cur: int) -> int:
-        kind = args.get("shortcut", ("auto", None))[0]
-        after = args.get("after", ("relu", None))[0]
-        scale, scale_span = args.get("scale", (1.0, None))
-        shortcut_name = args.get("shortcut_name", ("downsample", None))[0]
-        if not isinstance(shortcut_name, str) or not _VALID_NAME.match(shortcut_name):
-            raise ArchError(f"shortcut_name must be a valid name, got {show(shortcut_name)}", args["shortcut_name"][1])
-        branch = self._sequence(unit.body, cur, scope, names)
-        if scale != 1.0:
-            if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-                raise ArchError(f"residual scale must be a number, got {show(scale)}", scale_span)
-            branch = self._new_op(REGISTRY["scale"](factor=float(scale)), names.qualify(names.auto("scale", unit.span)), unit.span, [branch])
-        in_shape, out_shape = self.shapes[cur], self.shapes[branch]
-        if unit.shortcut is not None:
-            if "shortcut" in args:
-                raise ArchError("give either shortcut=... or a shortcut { } body, not both", args["shortcut"][1])
-            local = names.claim(shortcut_name, unit.shortcut.span)
-            inner = Names(names.qualify(local))
-            self._module(inner.prefix, "shortcut", unit.shortcut.span)
-            shortcut = self._sequence(unit.shortcut, cur, scope, inner)
-        elif kind == "none":
-            shortcut = None
-        elif kind == "identity" or (kind in ("auto", "zeropad") and in_shape == out_shape):
-            shortcut = cur
-        elif kind == "zeropad":
-            stride = _shortcut_stride(in_shape, out_shape, unit.span)
-            op = REGISTRY["zeropad"](out=out_shape[0], stride=stride[0])
-            shortcut = self._new_op(op, names.qualify(names.claim(shortcut_name, unit.span)), unit.span, [cur])
-        else:  # projection, or auto with a change of shape
-            stride = _shortcut_stride(in_shape, out_shape, unit.span)
-            local = names.claim(shortcut_name, unit.span)
-            inner = Names(names.qualify(local))
-            self._module(inner.prefix, "shortcut", unit.span)
-            conv = REGISTRY["conv"](out=out_shape[0], kernel=(1, 1), stride=stride, bias=False)
-            proj = self._new_op(conv, inner.qualify(inner.claim(None, unit.span)), unit.span, [cur])
-            shortcut = self._new_op(REGISTRY["bn"](), inner.qualify(inner.claim(None, unit.span)), unit.span, [proj])
-        if shortcut is None:
-            out = branch
-        else:
-            if self.shapes[shortcut] != self.shapes[branch]:
-                raise ArchError(
-                    f"residual add: the branch gives {fmt(self.shapes[branch])} but the shortcut gives "
-                    f"{fmt(self.shapes[shortcut])} (input {fmt(in_shape)}); use shortcut=auto or projection",
-                    unit.span,
-                )
-            out = self._new_op(REGISTRY["add"](), names.qualify(names.auto("add", unit.span)), unit.span, [branch, shortcut])
-        if after == "relu":
-            out = self._new_op(REGISTRY["relu"](), names.qualify(names.auto("relu_out", unit.span)), unit.span, [out])
         return out
 
     # -- parallel and dense
@@ -575,25 +523,6 @@ def _same_type(default, value) -> bool:
 
 def _fmt_all(shapes) -> str:
     return ", ".join(fmt(s) for s in shapes) or "no input"
-
-
-def _shortcut_stride(in_shape: Shape, out_shape: Shape, span: Span) -> tuple[int, int]:
-    """The stride a 1x1 shortcut needs to map in_shape's grid onto out_shape's."""
-    if len(in_shape) != 3 or len(out_shape) != 3:
-        raise ArchError(f"a residual shortcut needs CxHxW shapes, got {fmt(in_shape)} -> {fmt(out_shape)}", span)
-    strides = []
-    for size_in, size_out, axis in ((in_shape[1], out_shape[1], "height"), (in_shape[2], out_shape[2], "width")):
-        for s in range(1, size_in + 1):
-            if -(-size_in // s) == size_out:
-                strides.append(s)
-                break
-        else:
-            raise ArchError(
-                f"no strided shortcut maps the input {axis} {size_in} onto the branch's {size_out} "
-                f"(input {fmt(in_shape)}, branch {fmt(out_shape)})",
-                span,
-            )
-    return (strides[0], strides[1])
 
 
 def elaborate(program: A.Program, overrides: dict | None = None, input_shape: Shape | None = None):

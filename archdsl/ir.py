@@ -31,6 +31,9 @@ class Node:
     name: str  # qualified, e.g. "layer3.12.conv2"; state_dict prefix for weights
     op: Op
     span: Span
+    # weight sharing: the qualified name of the node whose tensors this one reuses
+    # (same op, same input shapes); params are counted and listed at the owner only
+    shared_with: str | None = None
 
     @property
     def kind(self) -> str:
@@ -122,6 +125,20 @@ def verify(g: nx.DiGraph) -> None:
             raise IRError(f"node {data.name}: parent module {parent_name(data.name)!r} missing")
         names[data.name] = nid
         seen.add(nid)
+    for nid in g.nodes:
+        data = g.nodes[nid]["node"]
+        if data.shared_with is None:
+            continue
+        owner = names.get(data.shared_with)
+        if owner is None:
+            raise IRError(f"node {data.name}: shares the weights of {data.shared_with!r}, which does not exist")
+        owner_node = g.nodes[owner]["node"]
+        if owner_node.shared_with is not None:
+            raise IRError(f"node {data.name}: its owner {owner_node.name!r} is itself shared (chains are not allowed)")
+        if owner_node.op != data.op:
+            raise IRError(f"node {data.name}: shares weights with {owner_node.name!r} but has a different op")
+        if owner >= nid:
+            raise IRError(f"node {data.name}: its owner {owner_node.name!r} comes after it")
     for name in mods:
         if name and parent_name(name) not in mods:
             raise IRError(f"module {name!r}: parent module missing")

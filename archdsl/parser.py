@@ -98,8 +98,8 @@ class _ToAst(Transformer):
         return A.Sequence(self.span(meta), tuple(items))
 
     def item(self, meta, c):
-        name, unit, repeat = c
-        return A.Item(self.span(meta), name, unit, repeat)
+        name, unit, repeat, shared = c
+        return A.Item(self.span(meta), name, unit, repeat, shared is not None)
 
     def item_name(self, meta, c):
         tok = c[0]
@@ -122,6 +122,20 @@ class _ToAst(Transformer):
     def residual(self, meta, c):
         args, body, shortcut = c
         return A.Residual(self.span(meta), args or (), body, shortcut)
+
+    def multi_residual(self, meta, c):
+        args, body, shortcut = c
+        return A.MultiResidual(self.span(meta), args or (), body, shortcut)
+
+    def poly(self, meta, c):
+        args, body, shortcut = c
+        return A.Poly(self.span(meta), args or (), body, shortcut)
+
+    def fractal(self, meta, c):
+        return A.Fractal(self.span(meta), c[0] or (), c[1])
+
+    def spatial_transformer(self, meta, c):
+        return A.SpatialTransformer(self.span(meta), c[0] or (), c[1])
 
     def shortcut_clause(self, meta, c):
         return c[0]
@@ -258,6 +272,7 @@ _TOKEN_WORDS = {
     "MINUS": "'-'",
     "MUL_OP": "an operator",
     "_TIMES": "'x' (repetition)",
+    "SHARED": "'shared'",
     "$END": "end of input",
 }
 

@@ -225,4 +225,7 @@ def info_dict(arch, elementwise: bool = False) -> dict:
     }
     if elementwise:
         result["elementwise_ops"] = t.extra_ops
+    from .structure_report import structure_info
+
+    result.update(structure_info(arch))  # fractals, stochastic_depth, weight_sharing: only when present
     return result

@@ -20,7 +20,9 @@ their spans shifted to where they sit in the YAML file:
 
 A body item is a string (one `.arch` item), `{name: "unit"}`, `{name: {structure}}`
 or an unnamed structure: a mapping with one of the keys residual, parallel,
-dense, stage, body, for, if (see docs/language.md, "The YAML form").
+dense, stage, body, for, if, multi_residual, poly, fractal, spatial_transformer
+(see docs/language.md, "The YAML form"); `repeat: n` and `shared: true` go
+beside the structure's key.
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ from . import ast_nodes as A
 from .errors import SOURCES, ArchError, Span
 from .parser import build_spec_file, parse_fragment
 
-STRUCTURES = ("residual", "parallel", "dense", "stage", "body", "for", "if")
+STRUCTURES = ("residual", "parallel", "dense", "stage", "body", "for", "if",
+              "multi_residual", "poly", "fractal", "spatial_transformer")
+WITH_SHORTCUT = ("residual", "multi_residual", "poly")  # these take `shortcut_body:`
 TOP_KEYS = ("arch", "import", "params", "let", "input", "blocks", "network")
 
 
@@ -158,21 +162,31 @@ class _Reader:
                 inner = self.fragment(value, "item")
                 if inner.name is not None:
                     self.fail("this item is named twice", value)
-                return A.Item(self.span(node), name, inner.unit, inner.repeat)
-            unit, repeat = self.structure(value)
-            return A.Item(self.span(node), name, unit, repeat)
-        unit, repeat = self.structure(node)
-        return A.Item(self.span(node), None, unit, repeat)
+                return A.Item(self.span(node), name, inner.unit, inner.repeat, inner.shared)
+            unit, repeat, shared = self.structure(value)
+            return A.Item(self.span(node), name, unit, repeat, shared)
+        unit, repeat, shared = self.structure(node)
+        return A.Item(self.span(node), None, unit, repeat, shared)
 
-    def structure(self, node) -> tuple[A.Unit, A.Expr | None]:
+    def structure(self, node) -> tuple[A.Unit, A.Expr | None, bool]:
+        """A structure mapping -> (unit, repeat count or None, shared)."""
         fields = {k.value: (k, v) for k, v in self.mapping(node, "a structure")}
         kinds = [k for k in STRUCTURES if k in fields and k != "body"]
         span = self.span(node)
         repeat = self.expr(fields.pop("repeat")[1]) if "repeat" in fields else None
+        shared_field = fields.pop("shared", None)
+        shared = False
+        if shared_field is not None:
+            key, value = shared_field
+            if not (isinstance(value, yaml.ScalarNode) and value.tag.endswith(":bool")):
+                self.fail("`shared:` takes true or false", value)
+            if repeat is None:
+                self.fail("`shared:` needs `repeat:` (the copies share the first copy's weights)", key)
+            shared = value.value.lower() in ("true", "yes", "on")
         if len(kinds) > 1:
             self.fail(f"one structure per item, got {' and '.join(kinds)}", node)
         kind = kinds[0] if kinds else "body"
-        allowed = {"residual": {"shortcut_body"}, "if": {"then", "else"}}.get(kind, set()) | {kind, "body"}
+        allowed = {"if": {"then", "else"}, **{k: {"shortcut_body"} for k in WITH_SHORTCUT}}.get(kind, set()) | {kind, "body"}
         for k, (key, _) in fields.items():
             if k not in allowed:
                 self.fail(f"unknown key '{k}' in a {kind} item; expected {', '.join(sorted(allowed))}", key)
@@ -180,12 +194,12 @@ class _Reader:
             cond = self.expr(fields["if"][1])
             then = self.body(fields["then"][1]) if "then" in fields else self.fail("an if needs `then:`", node)
             other = self.body(fields["else"][1]) if "else" in fields else None
-            return A.IfItems(span, cond, then, other), repeat
+            return A.IfItems(span, cond, then, other), repeat, shared
         if "body" not in fields:
             self.fail(f"a {kind} item needs `body:`", node)
         body = self.body(fields["body"][1])
         if kind == "body":
-            return body, repeat
+            return body, repeat, shared
         if kind == "for":
             text = fields["for"][1]
             head = self.text(text, "a loop head like `i in range(4)`")
@@ -195,13 +209,15 @@ class _Reader:
             quoted = 1 if text.style in ('"', "'") else 0
             offset = text.start_mark.column + quoted + len(var) + len(sep)
             iterable = parse_fragment(rest, "expr", self.file, text.start_mark.line, offset)
-            return A.ForLoop(span, var.strip(), iterable, body), repeat
+            return A.ForLoop(span, var.strip(), iterable, body), repeat, shared
         args = self.args(fields[kind][1])
-        if kind == "residual":
+        if kind in WITH_SHORTCUT:
             shortcut = self.body(fields["shortcut_body"][1]) if "shortcut_body" in fields else None
-            return A.Residual(span, args, body, shortcut), repeat
-        cls = {"parallel": A.Parallel, "dense": A.Dense, "stage": A.Stage}[kind]
-        return cls(span, args, body), repeat
+            cls = {"residual": A.Residual, "multi_residual": A.MultiResidual, "poly": A.Poly}[kind]
+            return cls(span, args, body, shortcut), repeat, shared
+        cls = {"parallel": A.Parallel, "dense": A.Dense, "stage": A.Stage, "fractal": A.Fractal,
+               "spatial_transformer": A.SpatialTransformer}[kind]
+        return cls(span, args, body), repeat, shared
 
     def args(self, node) -> tuple[A.Arg, ...]:
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):

@@ -45,7 +45,9 @@ def count_nodes(g: nx.DiGraph, shapes: dict[ir.NodeId, Shape]) -> dict[ir.NodeId
         size = 1
         for d in out:
             size *= d
-        result[nid] = Counts(op.params(ins), op.macs(ins, out), op.extra_ops(ins, out), size)
+        # a node that shares another's weights (ir.Node.shared_with) costs MACs, not params
+        params = 0 if ir.node(g, nid).shared_with else op.params(ins)
+        result[nid] = Counts(params, op.macs(ins, out), op.extra_ops(ins, out), size)
     return result
 
 

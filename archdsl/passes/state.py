@@ -28,6 +28,8 @@ def state_layout(g: nx.DiGraph, shapes: dict[ir.NodeId, Shape]) -> list[tuple[st
 
     for nid in ir.topo_order(g):
         node = ir.node(g, nid)
+        if node.shared_with:  # its tensors are the owner's, listed once under the owner's name
+            continue
         entries = node.op.state([shapes[p] for p in ir.inputs(g, nid)])
         if not entries:
             continue

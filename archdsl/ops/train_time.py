@@ -1,0 +1,185 @@
+"""Ops with train-time behaviour: fractal joins with drop-path, stochastic depth, gates.
+
+Their training semantics are attributes, so every backend reads them from the
+IR (docs/internals.md, "Train-time ops and weight sharing"):
+
+    join              FractalNet's join: merge mode, the column of each input,
+                      local/global drop-path probabilities and group
+    stochastic_depth  a residual branch kept with probability `survival`
+    gate              T(x) = sigmoid(conv(x) + b), the bias starting at `bias_init`
+    one_minus         1 - x (the carry gate of highway / gated shortcuts)
+
+`join` is made by `fractal { }` only; the others may also be written as layers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import (
+    REQUIRED,
+    ArgSpec,
+    Op,
+    ShapeError,
+    choice,
+    fmt,
+    number,
+    numel,
+    padding,
+    pair,
+    positive_int,
+    probability,
+    register,
+)
+from .layers import Conv
+
+JOIN_MODES = ("mean", "sum", "max", "concat")
+DROP_PATH = ("none", "local", "global", "mix")
+
+
+@register
+@dataclass(frozen=True)
+class Join(Op):
+    """The join of a fractal block: merges the columns meeting here.
+
+    `columns[i]` is the column (1 = the shallowest, C = the deepest) input i
+    belongs to. In eval mode, and with drop="none", it is a plain merge of all
+    inputs. In training:
+
+      local   each input is dropped with probability p_local; at least one is kept
+      global  one column k in 1..num_columns is drawn per mini-batch for each
+              `group` (all joins of a group share k and num_columns); only inputs
+              of column k are kept (a join without a column-k input is off the
+              sampled path: its output is not used)
+      mix     per mini-batch, global with probability global_ratio, else local
+
+    mean/max/sum merge the kept inputs only; concat keeps every slot and fills
+    dropped ones with zeros.
+    """
+
+    kind = "join"
+    family = "merge"
+    min_inputs = 2
+    max_inputs = None
+    mode: str = "mean"
+    columns: tuple[int, ...] = ()
+    num_columns: int = 2  # C of the fractal this join belongs to
+    drop: str = "none"
+    p_local: float = 0.15
+    global_ratio: float = 0.5
+    group: str = "fractal"
+
+    def infer(self, inputs):
+        if len(self.columns) != len(inputs):
+            raise ShapeError(f"join has {len(inputs)} inputs but {len(self.columns)} column labels")
+        first = inputs[0]
+        for i, shape in enumerate(inputs[1:], start=1):
+            same = shape[1:] == first[1:] and len(shape) == len(first) if self.mode == "concat" else shape == first
+            if not same:
+                what = "that differ only in channels" if self.mode == "concat" else "of one shape"
+                raise ShapeError(f"join ({self.mode}) needs inputs {what}, got {fmt(first)} (column "
+                                 f"{self.columns[0]}) and {fmt(shape)} (column {self.columns[i]})")
+        if self.mode == "concat":
+            return (sum(s[0] for s in inputs),) + first[1:]
+        return first
+
+    def extra_ops(self, inputs, out):
+        n = len(inputs)
+        return numel(out) * {"mean": n, "sum": n - 1, "max": n - 1, "concat": 1}[self.mode]
+
+    def describe(self):
+        text = f"join {self.mode} of columns {','.join(map(str, self.columns))}"
+        if self.drop != "none":
+            text += f", drop-path {self.drop}"
+        return text
+
+
+@register
+@dataclass(frozen=True)
+class StochasticDepth(Op):
+    """`stochastic_depth(survival, mode=batch)`: the last op of a residual branch.
+
+    Training: the branch is multiplied by b ~ Bernoulli(survival), drawn once per
+    mini-batch (mode=batch, Huang et al. 2016) or per sample (mode=row).
+    Eval: multiplied by `survival` (the paper's test rule). Made by
+    `residual(survival=..., decay=linear|uniform)`.
+    """
+
+    kind = "stochastic_depth"
+    family = "reg"
+    ARGS = (
+        ArgSpec("survival", probability, REQUIRED, True, "probability that the branch is kept"),
+        ArgSpec("mode", choice("batch", "row"), "batch", doc="draw per mini-batch or per sample"),
+    )
+    survival: float = 1.0
+    mode: str = "batch"
+
+    def extra_ops(self, inputs, out):
+        return numel(out)
+
+    def describe(self):
+        return f"stochastic depth p={self.survival:.4g}"
+
+
+@register
+@dataclass(frozen=True)
+class Gate(Op):
+    """`gate(out, kernel=1, stride=1, padding=0, bias_init=0)`: T(x) = sigmoid(conv(x) + b).
+
+    A convolution with bias followed by a sigmoid; its bias is initialised to
+    `bias_init` (negative: the gate starts nearly closed, as in highway networks
+    and the identity-mappings paper's gated shortcuts). torch state: weight, bias.
+    """
+
+    kind = "gate"
+    family = "gate"
+    weight_layer = True
+    ARGS = (
+        ArgSpec("out", positive_int, REQUIRED, True, "output channels"),
+        ArgSpec("kernel", pair(positive_int), 1, True),
+        ArgSpec("stride", pair(positive_int), 1),
+        ArgSpec("padding", padding, 0),
+        ArgSpec("bias_init", number, 0.0, doc="initial value of every bias"),
+    )
+    out: int = 1
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)
+    bias_init: float = 0.0
+
+    @property
+    def conv(self) -> Conv:
+        return Conv(self.out, self.kernel, self.stride, self.padding, bias=True)
+
+    def infer(self, inputs):
+        return self.conv.infer(inputs)
+
+    def params(self, inputs):
+        return self.conv.params(inputs)
+
+    def macs(self, inputs, out):
+        return self.conv.macs(inputs, out)
+
+    def state(self, inputs):
+        return self.conv.state(inputs)
+
+    def extra_ops(self, inputs, out):
+        return 2 * numel(out)  # bias, sigmoid
+
+    def describe(self):
+        k = self.kernel
+        return f"gate {k[0]}x{k[1]}{'' if self.stride == (1, 1) else f'/{self.stride[0]}'}, {self.out}, b={self.bias_init:g}"
+
+
+@register
+@dataclass(frozen=True)
+class OneMinus(Op):
+    """1 - x: the carry gate (1 - T(x)) of a highway layer or gated shortcut."""
+
+    kind = "one_minus"
+    family = "gate"
+
+    def extra_ops(self, inputs, out):
+        return numel(out)
+
+    def describe(self):
+        return "1 - x"

@@ -1,0 +1,389 @@
+"""The runtime pieces of generated torch modules: small nn.Modules and helpers.
+
+Generated code uses torch's own modules wherever one fits (nn.Conv2d,
+nn.BatchNorm2d, nn.ReLU, ...). What torch lacks is defined here, once, and
+the code generator copies the source of exactly the pieces a network uses into
+the module it writes (`inspect.getsource`), so a compiled `.py` file imports
+torch only. Everything here may therefore refer only to `torch`, `nn`, `F`,
+`math` and the other definitions in this file.
+
+    Group                  a level of the spec's hierarchy (stage, block, shortcut)
+    Add Mean Max Mul       element-wise joins of several inputs
+    Concat                 channel concatenation
+    Scale                  multiply by a constant
+    ZeroPadShortcut        ResNet option-A shortcut
+    PaddedConv2d, PaddedMaxPool2d, PaddedAvgPool2d   per-side (asymmetric) padding
+    Gate, OneMinus         highway / gated-shortcut gates
+    AffineTheta, AffineGrid, GridSample              the spatial transformer
+    StochasticDepth        a residual branch kept with probability `survival`
+    FractalJoin, sample_drop_path                    FractalNet's join with drop-path
+    init_like_torchvision  the initialisation
+    fold_batchnorm         BN folding of a state_dict
+"""
+from __future__ import annotations
+
+import math  # noqa: F401  (available to the copied definitions)
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Group(nn.Module):
+    """One level of the spec's hierarchy: a stage, a block, a shortcut.
+
+    Children are added by name; numeric names (unnamed items, repetitions)
+    are reached by index, like nn.Sequential: `self.layer1[0].conv1`.
+    """
+
+    def __getitem__(self, name):
+        return self._modules[str(name)]
+
+    def __setitem__(self, name, module):
+        self.add_module(str(name), module)
+
+
+class Add(nn.Module):
+    """Element-wise sum of the inputs (a residual join).
+
+    `inplace=True` (chosen by the code generator only where the first input
+    is a fresh tensor used nowhere else) adds into the first input, as
+    torchvision's blocks do with `out += identity`.
+    """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, first, *rest):
+        if self.inplace:
+            for other in rest:
+                first += other
+            return first
+        for other in rest:
+            first = first + other
+        return first
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Mean(nn.Module):
+    """Element-wise mean of the inputs (FractalNet's join)."""
+
+    def forward(self, *inputs):
+        total = inputs[0]
+        for other in inputs[1:]:
+            total = total + other
+        return total / len(inputs)
+
+
+class Max(nn.Module):
+    """Element-wise maximum of the inputs."""
+
+    def forward(self, first, *rest):
+        for other in rest:
+            first = torch.maximum(first, other)
+        return first
+
+
+class Mul(nn.Module):
+    """Element-wise product of the inputs (gates)."""
+
+    def forward(self, first, *rest):
+        for other in rest:
+            first = first * other
+        return first
+
+
+class Concat(nn.Module):
+    """Concatenation along channels (features for flat inputs), in input order."""
+
+    def forward(self, *inputs):
+        return torch.cat(inputs, 1)
+
+
+class Scale(nn.Module):
+    """Multiply by a constant (Inception-ResNet's residual scaling)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+    def extra_repr(self):
+        return f"{self.factor:g}"
+
+
+class ZeroPadShortcut(nn.Module):
+    """ResNet option-A shortcut: subsample by `stride`, zero-pad the channels to `out`.
+
+    The new channels are split evenly before and after the input's.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.stride = stride
+        self.pad = (out_channels - in_channels) // 2
+
+    def forward(self, x):
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, self.pad, self.pad))
+
+    def extra_repr(self):
+        return f"pad={self.pad}, stride={self.stride}"
+
+
+class PaddedConv2d(nn.Conv2d):
+    """nn.Conv2d with per-side zero padding `pad` = (left, right, top, bottom)."""
+
+    def __init__(self, pad, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = tuple(pad)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
+
+    def extra_repr(self):
+        return f"pad={self.pad}, " + super().extra_repr()
+
+
+class PaddedMaxPool2d(nn.MaxPool2d):
+    """nn.MaxPool2d after per-side padding with -inf, `pad` = (left, right, top, bottom)."""
+
+    def __init__(self, pad, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = tuple(pad)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad, value=float("-inf")))
+
+
+class PaddedAvgPool2d(nn.AvgPool2d):
+    """nn.AvgPool2d after per-side zero padding (the padding counts in the average)."""
+
+    def __init__(self, pad, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = tuple(pad)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
+
+
+class Gate(nn.Conv2d):
+    """T(x) = sigmoid(conv(x) + b), the bias starting at `bias_init` (highway, gated shortcuts).
+
+    `pad` is (left, right, top, bottom). Keeps its own initialisation: the
+    weight as torch's Conv2d default, the bias the constant `bias_init`.
+    """
+
+    own_init = True
+
+    def __init__(self, pad, *args, bias_init: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = tuple(pad)
+        with torch.no_grad():
+            self.bias.fill_(bias_init)
+
+    def forward(self, x):
+        return torch.sigmoid(super().forward(F.pad(x, self.pad)))
+
+
+class OneMinus(nn.Module):
+    """1 - x: the carry gate (1 - T(x))."""
+
+    def forward(self, x):
+        return 1 - x
+
+
+class AffineTheta(nn.Linear):
+    """The localisation net's last layer: features -> the 6 numbers of a 2x3 affine theta.
+
+    Keeps its own initialisation: weight 0, bias `init` (the identity transform).
+    """
+
+    own_init = True
+
+    def __init__(self, in_features: int, init=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0)):
+        super().__init__(in_features, 6)
+        with torch.no_grad():
+            self.weight.zero_()
+            self.bias.copy_(torch.tensor(init))
+
+
+class AffineGrid(nn.Module):
+    """theta (N, 6) -> a sampling grid (N, H, W, 2), torch's affine_grid layout."""
+
+    def __init__(self, size, align_corners: bool = False):
+        super().__init__()
+        self.size = tuple(size)
+        self.align_corners = align_corners
+
+    def forward(self, theta):
+        n = theta.shape[0]
+        return F.affine_grid(theta.view(n, 2, 3), (n, 1) + self.size, align_corners=self.align_corners)
+
+
+class GridSample(nn.Module):
+    """Sample the image (N, C, H, W) at the grid (N, H', W', 2) -> (N, C, H', W')."""
+
+    def __init__(self, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool = False):
+        super().__init__()
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def forward(self, image, grid):
+        return F.grid_sample(image, grid.to(image.dtype), mode=self.mode, padding_mode=self.padding_mode,
+                             align_corners=self.align_corners)
+
+
+class StochasticDepth(nn.Module):
+    """The last op of a residual branch kept with probability `survival` (Huang et al. 2016).
+
+    Training: the branch times b ~ Bernoulli(survival), one draw per mini-batch
+    (`mode="batch"`) or per sample (`"row"`), no rescaling. Eval: times `survival`.
+    The branch is still computed when dropped (the mask keeps the graph static).
+    """
+
+    def __init__(self, survival: float, mode: str = "batch"):
+        super().__init__()
+        self.survival, self.mode = survival, mode
+
+    def forward(self, x):
+        if not self.training:
+            return x * self.survival
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else ()
+        keep = torch.rand(shape, device=x.device) < self.survival
+        return x * keep.to(x.dtype)
+
+    def extra_repr(self):
+        return f"survival={self.survival:.4g}, mode={self.mode}"
+
+
+def sample_drop_path(groups: dict, training: bool, device):
+    """One drop-path draw per mini-batch for the whole network (FractalNet).
+
+    Returns None in eval mode, else {"u": U(0, 1) deciding global vs local for
+    `mix` joins, "column": {group: the column kept by global drop-path}}.
+    Everything is a tensor on `device`, so the draw stays inside a compiled graph.
+    """
+    if not training:
+        return None
+    columns = {group: torch.randint(1, count + 1, (), device=device) for group, count in groups.items()}
+    return {"u": torch.rand((), device=device), "column": columns}
+
+
+class FractalJoin(nn.Module):
+    """The join of a fractal block: merge (mean, sum, max, concat) with drop-path in training.
+
+    Eval mode, or drop="none": a plain merge of all inputs. Training, per mini-batch:
+    local drops each input with probability p_local (one is kept if all would be);
+    global keeps only the inputs of the sampled column of `group`; mix is global when
+    the network's draw u < global_ratio, else local. mean/sum/max use the kept inputs
+    (a join with none kept is off the sampled path and gives zeros); concat zero-fills
+    the dropped slots.
+    """
+
+    def __init__(self, mode: str, columns, drop: str = "none", p_local: float = 0.15,
+                 global_ratio: float = 0.5, group: str = "fractal"):
+        super().__init__()
+        self.mode, self.columns, self.drop = mode, tuple(columns), drop
+        self.p_local, self.global_ratio, self.group = p_local, global_ratio, group
+
+    def forward(self, *inputs, drop_path=None):
+        if not self.training or self.drop == "none" or drop_path is None:
+            return self.merge(inputs)
+        keep = self.kept(len(inputs), inputs[0].device, drop_path)
+        if self.mode == "concat":
+            return torch.cat([torch.where(keep[i], x, 0.0) for i, x in enumerate(inputs)], 1)
+        if self.mode == "max":
+            out = torch.where(keep[0], inputs[0], float("-inf"))
+            for i, x in enumerate(inputs[1:], start=1):
+                out = torch.maximum(out, torch.where(keep[i], x, float("-inf")))
+            return torch.where(keep.any(), out, 0.0)
+        total = torch.where(keep[0], inputs[0], 0.0)
+        for i, x in enumerate(inputs[1:], start=1):
+            total = total + torch.where(keep[i], x, 0.0)
+        if self.mode == "sum":
+            return total
+        return total / keep.sum().clamp(min=1).to(total.dtype)
+
+    def merge(self, inputs):
+        if self.mode == "concat":
+            return torch.cat(inputs, 1)
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = torch.maximum(out, x) if self.mode == "max" else out + x
+        return out / len(inputs) if self.mode == "mean" else out
+
+    def kept(self, n: int, device, drop_path):
+        """Boolean mask over the inputs: which ones this mini-batch keeps."""
+        columns = torch.tensor(self.columns, device=device)
+        global_keep = columns == drop_path["column"][self.group] if self.drop != "local" else None
+        if self.drop == "global":
+            return global_keep
+        local = torch.rand(n, device=device) >= self.p_local
+        rescue = F.one_hot(torch.randint(0, n, (), device=device), n).bool()
+        local = torch.where(local.any(), local, rescue)
+        if self.drop == "local":
+            return local
+        return torch.where(drop_path["u"] < self.global_ratio, global_keep, local)
+
+    def extra_repr(self):
+        text = f"{self.mode}, columns={self.columns}"
+        return text + (f", drop={self.drop}, group={self.group!r}" if self.drop != "none" else "")
+
+
+def init_like_torchvision(model: nn.Module, zero_init: tuple = ()) -> None:
+    """Initialise as torchvision's ResNet does.
+
+    Convs: Kaiming normal, fan_out, ReLU gain; conv biases 0. Batch norm:
+    weight 1, bias 0, fresh running statistics. Linear and everything else:
+    torch's default (`reset_parameters`). Layers marked `own_init` keep the
+    initialisation they were constructed with. Then the BNs named in `zero_init`
+    (the last BN of each residual branch, when asked) get weight 0.
+    """
+    for module in model.modules():
+        if getattr(module, "own_init", False):
+            continue  # a layer with its paper's initialisation (a gate's bias, a theta's identity)
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_parameters()
+        elif isinstance(module, (nn.Linear, nn.PReLU)):
+            pass  # constructed with torch's default initialisation already
+        elif hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    for name in zero_init:
+        nn.init.zeros_(model.get_submodule(name).weight)
+
+
+def fold_batchnorm(state_dict: dict, folds: tuple) -> dict:
+    """Fold eval-mode batch norm into the preceding conv, on a state_dict.
+
+    `folds` lists (conv name, bn name, eps). For y = bn(conv(x)):
+        s = gamma / sqrt(running_var + eps)
+        conv.weight <- conv.weight * s (per output channel)
+        conv.bias   <- (conv.bias - running_mean) * s + beta
+    The BN's entries are dropped. Computed in float64, stored in the conv's dtype.
+    """
+    state = dict(state_dict)
+    for conv, bn, eps in folds:
+        weight = state[f"{conv}.weight"]
+        mean = state.pop(f"{bn}.running_mean").double()
+        var = state.pop(f"{bn}.running_var").double()
+        state.pop(f"{bn}.num_batches_tracked", None)
+        gamma = state.pop(f"{bn}.weight", None)
+        beta = state.pop(f"{bn}.bias", None)
+        gamma = torch.ones_like(mean) if gamma is None else gamma.double()
+        beta = torch.zeros_like(mean) if beta is None else beta.double()
+        bias = state.get(f"{conv}.bias")
+        bias = torch.zeros_like(mean) if bias is None else bias.double()
+        s = gamma / torch.sqrt(var + eps)
+        state[f"{conv}.weight"] = (weight.double() * s.reshape(-1, 1, 1, 1)).to(weight.dtype)
+        state[f"{conv}.bias"] = ((bias - mean) * s + beta).to(weight.dtype)
+    return state

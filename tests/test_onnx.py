@@ -1,0 +1,273 @@
+"""The ONNX backend (issue 6): every spec exports, checks, shape-infers to the analyser's shapes,
+runs in onnxruntime and matches the torch backend; weights, fuse_bn, names and safe writes.
+
+Each spec runs at a small input (the first of SMALL_SIDES it elaborates at) so the
+whole file stays fast; big nets are cheap there. Per-op semantics: test_onnx_ops.py.
+"""
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import archdsl
+from archdsl import ir
+from archdsl.errors import ArchError
+from archdsl.passes import state_layout
+from backends.onnx_model import OUTPUT_NAME, inferred_dims
+from conftest import ROOT, SPECS, rel
+
+SMALL_SIDES = (32, 64, 96, 128, 160, 224)
+RELATIVE_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|
+
+
+def small(path, **params):
+    """The spec at the smallest input side it accepts (its own input if none of SMALL_SIDES fits)."""
+    full = archdsl.load(path, **params)
+    if len(full.input_shape) != 3:
+        return full
+    for side in SMALL_SIDES:
+        if side >= full.input_shape[1] and side >= full.input_shape[2]:
+            break
+        try:
+            return archdsl.load(path, input_shape=(full.input_shape[0], side, side), **params)
+        except ArchError:
+            continue
+    return full
+
+
+def session(path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave the cores to torch afterwards
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def batch(arch, n=2, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, *arch.input_shape)).astype(np.float32)
+
+
+def seeded_torch_module(arch, seed=0):
+    """`arch.to_torch(seed)` with BN made non-trivial: random affine, running stats from one batch.
+
+    torchvision's init leaves every BN an identity (and a 1202-layer ResNet's
+    activations overflow); statistics measured on a batch keep any depth finite,
+    and a floor on the variances keeps deep plain nets well conditioned.
+    """
+    torch = pytest.importorskip("torch")
+    model = arch.to_torch(seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for bn in norms:
+            bn.momentum = 1.0
+            if bn.affine:
+                bn.weight.uniform_(0.5, 1.5, generator=generator)
+                bn.bias.normal_(0.0, 0.1, generator=generator)
+        model.train()
+        model(torch.from_numpy(batch(arch, 4, seed=seed + 1)))
+        for bn in norms:  # a near-dead channel's tiny variance would amplify rounding noise 300x
+            bn.running_var.clamp_(min=0.1 * float(bn.running_var.mean()) + 1e-3)
+    return model.eval()
+
+
+def check_inferred_shapes(model: onnx.ModelProto, arch) -> int:
+    """Every tensor named after an IR node has the analyser's shape; returns how many were compared."""
+    inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    found = {v.name: inferred_dims(v) for v in (*inferred.graph.value_info, *inferred.graph.output)}
+    g, compared = arch.graph, 0
+    for nid in ir.topo_order(g):
+        name = OUTPUT_NAME if nid == g.graph["output"] else ir.node(g, nid).name
+        if name in found:
+            assert found[name][1:] == list(arch.shapes[nid]), name
+            assert not isinstance(found[name][0], int), f"{name}: the batch dimension lost its symbol"
+            compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("path", SPECS, ids=rel)
+def test_spec_exports_checks_and_matches_torch(path, tmp_path):
+    torch = pytest.importorskip("torch")
+    arch = small(path)
+    module = seeded_torch_module(arch)
+    target = tmp_path / "model.onnx"
+    assert arch.to_onnx(target, weights=module.state_dict()) == target
+    model = onnx.load(target)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["input"] and [o.name for o in model.graph.output] == ["logits"]
+    assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) >= 17
+    emitted = {n.name for n in model.graph.node}
+    assert check_inferred_shapes(model, arch) >= len(emitted & {ir.node(arch.graph, n).name for n in arch.graph}) > 0
+
+    x = batch(arch)
+    got = session(target).run(["logits"], {"input": x})[0]
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    assert got.shape == want.shape == (2, *arch.output_shape)
+    assert np.isfinite(want).all()
+    scale = float(np.abs(want).max()) or 1.0
+    assert float(np.abs(got - want).max()) <= RELATIVE_TOLERANCE * scale
+
+
+@pytest.mark.parametrize("path", ["specs/resnet18.arch", "specs/cifar/resnet20.arch", "specs/densenet121.arch"])
+def test_fused_bn_export_matches_torch(path, tmp_path):
+    torch = pytest.importorskip("torch")
+    arch = small(path)
+    module = seeded_torch_module(arch)
+    arch.to_onnx(tmp_path / "fused.onnx", weights=module.state_dict(), fuse_bn=True)
+    model = onnx.load(tmp_path / "fused.onnx")
+    kinds = [n.op_type for n in model.graph.node]
+    bns = sum(1 for n in arch.graph if ir.node(arch.graph, n).kind == "bn")
+    assert kinds.count("BatchNormalization") < bns  # folded where a conv feeds the BN alone
+    assert not any(n.op_type == "Conv" and n.name.endswith(("bn1", "bn2")) for n in model.graph.node)
+    x = batch(arch)
+    got = session(tmp_path / "fused.onnx").run(["logits"], {"input": x})[0]
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    assert float(np.abs(got - want).max()) <= RELATIVE_TOLERANCE * float(np.abs(want).max())
+
+
+# ---------------------------------------------------------------- names, batch, weights
+
+
+def test_names_follow_the_spec(tmp_path):
+    arch = small("specs/resnet50.arch")
+    model = onnx.load(arch.to_onnx(tmp_path / "r50.onnx"))
+    ir_names = {ir.node(arch.graph, n).name for n in arch.graph}
+    assert all(n.name in ir_names or n.name.partition("/")[0] in ir_names for n in model.graph.node)
+    by_name = {n.name: n for n in model.graph.node}
+    assert by_name["layer1.0.conv1"].op_type == "Conv" and by_name["layer4.2.bn3"].op_type == "BatchNormalization"
+    assert by_name["layer2.0.downsample.0"].op_type == "Conv" and by_name["fc"].op_type == "Gemm"
+    expected = [(name, shape) for name, shape in state_layout(arch.graph, arch.shapes) if "num_batches" not in name]
+    assert [(t.name, tuple(t.dims)) for t in model.graph.initializer] == expected
+
+
+def test_batch_dimension_is_dynamic(tmp_path):
+    arch = small("specs/cifar/resnet20.arch")
+    path = arch.to_onnx(tmp_path / "m.onnx", seed=1)
+    run = session(path)
+    xs = batch(arch, 5)
+    whole = run.run(None, {"input": xs})[0]
+    one = run.run(None, {"input": xs[:1]})[0]
+    assert whole.shape == (5, 10) and one.shape == (1, 10)
+    np.testing.assert_allclose(one[0], whole[0], rtol=1e-5, atol=1e-6)
+
+
+def test_seeded_export_is_deterministic_and_seed_dependent(tmp_path):
+    arch = small("specs/cifar/resnet20.arch")
+    a, b, c = (arch.to_onnx(tmp_path / f"{i}.onnx", seed=s) for i, s in enumerate((0, 0, 1)))
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+
+
+def test_weights_from_pt_and_npz_files_via_the_cli(cli, tmp_path):
+    torch = pytest.importorskip("torch")
+    arch = archdsl.load("specs/cifar/resnet20.arch")
+    module = seeded_torch_module(arch, seed=3)
+    state = module.state_dict()
+    torch.save(state, tmp_path / "w.pt")
+    np.savez(tmp_path / "w.npz", **{k: v.numpy() for k, v in state.items()})
+    x = batch(arch)
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    for weights in ("w.pt", "w.npz"):
+        out = tmp_path / f"{weights}.onnx"
+        code, stdout, stderr = cli("compile", "specs/cifar/resnet20.arch", "--target", "onnx", "-o", out,
+                                   "--weights", tmp_path / weights)
+        assert code == 0, stderr
+        assert "wrote" in stdout
+        got = session(out).run(None, {"input": x})[0]
+        assert float(np.abs(got - want).max()) <= RELATIVE_TOLERANCE * float(np.abs(want).max())
+
+
+def test_weights_that_do_not_fit_are_reported(tmp_path):
+    arch = archdsl.load("specs/cifar/resnet20.arch")
+    weights = {name: np.zeros(shape, np.float32) for name, shape in state_layout(arch.graph, arch.shapes)}
+    del weights["layer2.0.conv1.weight"]
+    weights["fc.weight"] = np.zeros((3, 3), np.float32)
+    weights["extra.weight"] = np.zeros(3, np.float32)
+    with pytest.raises(ArchError) as err:
+        arch.to_onnx(tmp_path / "m.onnx", weights=weights)
+    message = err.value.message
+    assert "missing 1: layer2.0.conv1.weight" in message and "unexpected 1: extra.weight" in message
+    assert "fc.weight is 3x3, the spec needs 10x64" in message
+    with pytest.raises(ArchError, match="does not exist"):
+        arch.to_onnx(tmp_path / "m.onnx", weights=tmp_path / "nope.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_without_weights_file_does_not_import_torch(tmp_path):
+    code = (
+        "import sys, archdsl\n"
+        f"archdsl.load('specs/resnet18.arch').to_onnx({str(tmp_path / 'r18.onnx')!r}, fuse_bn=True)\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    onnx.checker.check_model(str(tmp_path / "r18.onnx"), full_check=True)
+
+
+# ---------------------------------------------------------------- safe writes
+
+
+def _good_file(tmp_path):
+    target = tmp_path / "model.onnx"
+    small("specs/cifar/resnet20.arch").to_onnx(target)
+    return target, target.read_bytes()
+
+
+def test_a_failing_export_keeps_the_good_file(tmp_path):
+    target, good = _good_file(tmp_path)
+    arch = small("specs/resnet18.arch")
+    with pytest.raises(ArchError):
+        arch.to_onnx(target, weights={"fc.weight": np.zeros((1000, 512), np.float32)})
+    assert target.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_a_model_that_fails_the_checker_is_never_written(tmp_path, monkeypatch):
+    from backends import onnx_emitters
+
+    def broken_relu(e):
+        return e.add("Relu", [e.x], alpha=0.5)  # Relu has no attribute alpha: the checker rejects it
+
+    target, good = _good_file(tmp_path)
+    monkeypatch.setitem(onnx_emitters.EMITTERS, "relu", broken_relu)
+    with pytest.raises(ArchError, match="fails onnx.checker"):
+        small("specs/cifar/resnet20.arch").to_onnx(target)
+    assert target.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+    with pytest.raises(ArchError, match="fails onnx.checker"):
+        small("specs/cifar/resnet20.arch").to_onnx(tmp_path / "new.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_an_emitter_shape_bug_is_caught_before_writing(tmp_path, monkeypatch):
+    from backends import onnx_emitters
+
+    def wrong_pool(e):
+        return e.add("MaxPool", [e.x], kernel_shape=[3, 3], strides=[3, 3])  # no padding: 16 -> 5, not 8
+
+    monkeypatch.setitem(onnx_emitters.EMITTERS, "maxpool", wrong_pool)
+    with pytest.raises(ArchError, match="ONNX infers .* for maxpool"):
+        small("specs/resnet18.arch").to_onnx(tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_output_paths_are_errors(cli, tmp_path):
+    code, _, stderr = cli("compile", "specs/cifar/resnet20.arch", "--target", "onnx", "-o", tmp_path / "no" / "m.onnx")
+    assert code == 2 and "does not exist" in stderr
+    code, _, stderr = cli("compile", "specs/cifar/resnet20.arch", "--target", "onnx", "-o", tmp_path)
+    assert code == 2 and "is a folder" in stderr
+
+
+def test_external_data_keeps_weights_beside_the_model(tmp_path):
+    arch = small("specs/cifar/resnet20.arch")
+    single = arch.to_onnx(tmp_path / "single.onnx")
+    split = arch.to_onnx(tmp_path / "split.onnx", external_data=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["single.onnx", "split.onnx", "split.onnx.data"]
+    assert split.stat().st_size < 100_000 < (tmp_path / "split.onnx.data").stat().st_size
+    onnx.checker.check_model(str(split), full_check=True)
+    x = batch(arch)
+    np.testing.assert_array_equal(session(split).run(None, {"input": x})[0], session(single).run(None, {"input": x})[0])
