@@ -239,7 +239,7 @@ def test_distributed_data_parallel_world_size_1(tmp_path, resnet20):
 
 
 def test_dropout_is_random_in_training_and_identity_in_eval(spec_file):
-    arch = archdsl.load(spec_file("arch d\ninput 16\nnetwork {\n  drop: dropout(0.5)\n  fc: linear(4)\n}\n"))
+    arch = archdsl.load(spec_file("arch d\ninput [16]\nnetwork {\n  drop: dropout(0.5)\n  fc: linear(4)\n}\n"))
     model = arch.to_torch(seed=0)
     x = torch.randn(8, 16)
     assert not torch.equal(model(x), model(x))
@@ -285,7 +285,7 @@ def test_stochastic_depth_batch_and_row_modes():
 
 
 def test_fractalnet_trains_with_drop_path_and_is_deterministic_in_eval():
-    arch = archdsl.load("specs/cifar/fractalnet20.arch", input_shape=(3, 32, 32))
+    arch = archdsl.load("specs/cifar/fractalnet20.arch", widths=(8, 8, 8, 8, 8))
     model = arch.to_torch(seed=0)
     assert model.DROP_PATH_GROUPS
     x = torch.randn(2, 3, 32, 32)
@@ -300,7 +300,7 @@ def test_fractalnet_trains_with_drop_path_and_is_deterministic_in_eval():
 
 
 def test_weight_sharing_uses_one_module():
-    arch = archdsl.load("specs/cifar/resnet110_shared.arch")
+    arch = archdsl.load("specs/cifar/resnet110_shared.arch", depth=20)
     model = arch.to_torch(seed=0)
     shared = [n for n in (arch.graph.nodes[i]["node"] for i in arch.graph.nodes) if n.shared_with]
     assert shared
