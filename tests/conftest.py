@@ -1,4 +1,5 @@
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -39,3 +40,33 @@ def spec_file(tmp_path):
         return path
 
     return write
+
+
+def located(err: str, path, line: int, col: int | None = None):
+    """Assert the error names path:line[:col], shows that source line and a caret under col."""
+    first = err.splitlines()[0]
+    m = re.match(rf"^{re.escape(str(path))}:(\d+):(\d+): error: ", first)
+    assert m, first
+    assert int(m.group(1)) == line, first
+    if col is not None:
+        assert int(m.group(2)) == col, first
+    src_line = open(path).read().splitlines()[line - 1]
+    lines = err.splitlines()
+    assert lines[1].endswith(src_line.rstrip()), lines[1]
+    caret_col = lines[2].index("^") - lines[2].index("|") - 1
+    assert caret_col == int(m.group(2)), (lines[2], m.group(2))
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def expect_error(cli, spec_file):
+    """Check a spec (GOOD_HEAD + body) and assert a located error with `fragment` at line:col."""
+
+    def check(text: str, line: int, col: int, fragment: str, head: str = "arch t\ninput 3x8x8\n"):
+        path = spec_file(head + text)
+        code, _, err = cli("check", path)
+        assert code == 2
+        assert fragment in err, err
+        located(err, path, line, col)
+
+    return check

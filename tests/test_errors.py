@@ -1,29 +1,12 @@
 """Every kind of bad input: file:line:col, the source line, a caret, what was expected, exit 2."""
-import re
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, located
 
 GOOD_HEAD = "arch t\ninput 3x32x32\n"
-
-
-def located(err: str, path, line: int, col: int | None = None):
-    """Assert the error names path:line[:col], shows that source line and a caret under col."""
-    first = err.splitlines()[0]
-    m = re.match(rf"^{re.escape(str(path))}:(\d+):(\d+): error: ", first)
-    assert m, first
-    assert int(m.group(1)) == line, first
-    if col is not None:
-        assert int(m.group(2)) == col, first
-    src_line = open(path).read().splitlines()[line - 1]
-    lines = err.splitlines()
-    assert lines[1].endswith(src_line.rstrip()), lines[1]
-    caret_col = lines[2].index("^") - lines[2].index("|") - 1
-    assert caret_col == int(m.group(2)), (lines[2], m.group(2))
-    assert "Traceback" not in err
 
 
 CASES = {

@@ -6,7 +6,7 @@ import pytest
 import archdsl
 from archdsl import ir
 from archdsl.passes import state_layout
-from test_errors import located
+from conftest import located
 
 
 def node_named(arch, name):

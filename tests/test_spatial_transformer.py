@@ -4,7 +4,7 @@ import pytest
 import archdsl
 from archdsl import ir
 from archdsl.passes import state_layout
-from test_errors import located
+from conftest import located
 
 
 def nodes(arch):
@@ -51,10 +51,5 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("case", ERRORS)
-def test_errors_are_located(case, cli, spec_file):
-    text, line, col, fragment = ERRORS[case]
-    path = spec_file("arch t\ninput 3x8x8\n" + text)
-    code, _, err = cli("check", path)
-    assert code == 2
-    assert fragment in err, err
-    located(err, path, line, col)
+def test_errors_are_located(case, expect_error):
+    expect_error(*ERRORS[case])
