@@ -241,7 +241,6 @@ def _forward_lines(g, shapes, order, folds, ins, module_of, drop_path) -> list[s
     for pos, nid in enumerate(order):
         if nid in folds:
             continue
-        node = ir.node(g, nid)
         dying = [p for p in dict.fromkeys(ins[nid]) if last_use[p] == pos and p != output]
         if dying and ins[nid][0] in dying:
             target = slot[ins[nid][0]]

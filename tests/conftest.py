@@ -17,6 +17,48 @@ def rel(p: Path) -> str:
     return str(p.relative_to(ROOT))
 
 
+def _spatial_sides_before_global_pooling(arch):
+    import networkx as nx
+
+    from archdsl import ir
+
+    g, shapes = arch.graph, arch.shapes
+    pooled = {n for n in g if ir.node(g, n).kind in ("gap", "adaptive_avgpool", "adaptive_maxpool") and shapes[n][1:] == (1, 1)}
+    after = pooled.union(*(nx.descendants(g, n) for n in pooled))
+    return [min(shapes[n][1:]) for n in g if n not in after and len(shapes[n]) == 3]
+
+
+SMALL_SIDES = (32, 64, 96, 128, 160, 224, 299)
+
+
+def small_arch(path, **params):
+    """The spec at the smallest input side that keeps every feature map at least 2x2.
+
+    For backend tests: big nets are cheap there, and with 2x2 maps a batch-2
+    train-mode BN or a batch-calibrated BN is not a function of two numbers
+    (at 1x1, Inception-v4's float32 logits differ from float64 by 2e-4).
+    Else the smallest side the spec accepts, else its own input.
+    """
+    import archdsl
+    from archdsl.errors import ArchError
+
+    full = archdsl.load(path, **params)
+    if len(full.input_shape) != 3:
+        return full
+    smallest = None
+    for side in SMALL_SIDES:
+        if side >= min(full.input_shape[1:]):
+            break
+        try:
+            arch = archdsl.load(path, input_shape=(full.input_shape[0], side, side), **params)
+        except ArchError:
+            continue
+        if min(_spatial_sides_before_global_pooling(arch), default=2) >= 2:
+            return arch
+        smallest = smallest or arch
+    return smallest or full
+
+
 @pytest.fixture
 def cli(capsys):
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""

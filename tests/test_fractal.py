@@ -7,7 +7,6 @@ import archdsl
 from archdsl import ir
 from archdsl.passes import fractal_summaries, state_layout
 from archdsl.passes.paths import path_stats
-from conftest import located
 
 
 def fractal_net(columns: int, blocks: int = 1, join: str = "mean", extra: str = "") -> str:

@@ -4,7 +4,6 @@ import pytest
 import archdsl
 from archdsl import ir
 from archdsl.passes import state_layout, stochastic_depth_summary
-from conftest import located
 
 RESNET110 = "specs/cifar/resnet110.arch"
 BASE_PARAMS = 1_727_962

@@ -4,7 +4,6 @@ import pytest
 import archdsl
 from archdsl import ir
 from archdsl.passes import state_layout
-from conftest import located
 
 
 def nodes(arch):

@@ -1,42 +1,28 @@
 """Analysis and torch module agree, for every spec in specs/ (issue 5).
 
-For each spec, at a small input (the spec's own if it is <= 32 pixels, else
-the smallest of 32, 64, 96, ... it accepts) and batch 2:
+For each spec, at a small input (conftest.small_arch: every feature map at
+least 2x2, so train-mode BN is well conditioned) and batch 4:
   * state_dict names and shapes, in order, are `passes.state_layout`'s
   * the parameter count is `arch.params`
   * forward hooks see the analyser's shape at every node
   * FlopCounterMode counts exactly 2 x `arch.macs` per image
-  * SGD on one seeded batch gives finite losses that decrease
+  * training steps on one seeded batch give finite losses that decrease. The
+    module is built with zero_init_residual=True and stepped with Adam (per-
+    parameter step sizes): at batch 4 the gradient norm at init is ~3e4 for
+    ResNet-152 (torchvision's model and ours alike), ~7e3 for plain56 and
+    ~4e5 for Inception-v4, so a fixed-size SGD step is noise
 """
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-import archdsl
 from archdsl import ir
-from archdsl.errors import ArchError
 from archdsl.passes import state_layout
-from conftest import SPECS, rel
+from conftest import SPECS, rel, small_arch
 
-SIZES = (32, 64, 96, 128, 160, 224, 299)
+BATCH = 4
 MODEL_SPECS = [p for p in SPECS if "families" not in p.parts]
-
-
-def small(path) -> archdsl.Architecture:
-    """The spec at the smallest input size it accepts (its own if that is small already)."""
-    arch = archdsl.load(path)
-    shape = arch.input_shape
-    if len(shape) != 3 or shape[1] <= SIZES[0]:
-        return arch
-    for size in SIZES:
-        if size >= shape[1]:
-            break
-        try:
-            return archdsl.load(path, input_shape=(shape[0], size, size))
-        except ArchError:
-            continue
-    return arch
 
 
 def record_shapes(model):
@@ -58,22 +44,22 @@ def loss_of(out):
 @pytest.mark.parametrize("path", MODEL_SPECS, ids=rel)
 def test_module_agrees_with_analysis(path):
     torch.set_num_threads(2)
-    arch = small(path)
-    model = arch.to_torch(seed=0)
+    arch = small_arch(path)
+    model = arch.to_torch(seed=0, zero_init_residual=True)
 
     got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
     assert got == [(k, tuple(s)) for k, s in state_layout(arch.graph, arch.shapes)]
     assert sum(p.numel() for p in model.parameters()) == arch.params
 
     torch.manual_seed(0)
-    x = torch.randn(2, *arch.input_shape)
+    x = torch.randn(BATCH, *arch.input_shape)
     seen, hooks = record_shapes(model)
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as flops:
         out = model(x)
     for h in hooks:
         h.remove()
-    assert flops.get_total_flops() == 2 * 2 * arch.macs  # batch 2
+    assert flops.get_total_flops() == 2 * BATCH * arch.macs
     assert tuple(out.shape[1:]) == arch.output_shape
     wrong = []
     for nid in ir.topo_order(arch.graph):
@@ -84,7 +70,7 @@ def test_module_agrees_with_analysis(path):
     assert not wrong, "\n".join(wrong[:10])
 
     model.train()
-    optimiser = torch.optim.SGD(model.parameters(), lr=0.01)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-4)
     losses = []
     for step in range(3):
         torch.manual_seed(2)  # the same dropout / drop-path / stochastic-depth draws every step
@@ -93,7 +79,6 @@ def test_module_agrees_with_analysis(path):
         if step < 2:
             optimiser.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # a bounded step, even for ResNet-1202
             optimiser.step()
 
     assert all(torch.isfinite(torch.tensor(losses))), losses
