@@ -23,5 +23,5 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: setup
-	$(BIN)/python bench/run_all.py
+bench: setup   # each benchmark prints its table; results are recorded in bench/RESULTS.md
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
