@@ -210,14 +210,22 @@ def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
     return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
-@emits("adaptive_avgpool")
-def adaptive_avg_pool(e: Lowering) -> str:
+def _even_adaptive_pool(e: Lowering, global_op: str, pool_op: str) -> str | None:
+    """Adaptive pooling to 1x1, or with windows that divide the input evenly, as one ONNX pool; else None."""
     (_, h, w), (oh, ow) = e.ins[0], e.op.size
     if (oh, ow) == (1, 1):
-        return e.add("GlobalAveragePool", [e.x])
+        return e.add(global_op, [e.x])
     if h % oh == 0 and w % ow == 0:
         k = [h // oh, w // ow]
-        return e.add("AveragePool", [e.x], kernel_shape=k, strides=k)
+        return e.add(pool_op, [e.x], kernel_shape=k, strides=k)
+    return None
+
+
+@emits("adaptive_avgpool")
+def adaptive_avg_pool(e: Lowering) -> str:
+    if pooled := _even_adaptive_pool(e, "GlobalAveragePool", "AveragePool"):
+        return pooled
+    (_, h, w), (oh, ow) = e.ins[0], e.op.size
     # uneven windows: averaging is linear and separable, so out = A_h @ x @ A_w^T
     a_h, a_w = (_averaging_matrix(size, out) for size, out in ((h, oh), (w, ow)))
     cols = e.add("MatMul", [e.x, e.const("average_cols", a_w.T)], step="cols")
@@ -233,12 +241,9 @@ def _averaging_matrix(size: int, out: int) -> np.ndarray:
 
 @emits("adaptive_maxpool")
 def adaptive_max_pool(e: Lowering) -> str:
+    if pooled := _even_adaptive_pool(e, "GlobalMaxPool", "MaxPool"):
+        return pooled
     (_, h, w), (oh, ow) = e.ins[0], e.op.size
-    if (oh, ow) == (1, 1):
-        return e.add("GlobalMaxPool", [e.x])
-    if h % oh == 0 and w % ow == 0:
-        k = [h // oh, w // ow]
-        return e.add("MaxPool", [e.x], kernel_shape=k, strides=k)
     # uneven windows: the max over a rectangle is the max over its rows of the max over its columns
     rows = _window_max(e, e.x, axis=2, size=h, out=oh, step="rows")
     return _window_max(e, rows, axis=3, size=w, out=ow, step=None)

@@ -3,10 +3,15 @@ import re
 import sys
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import archdsl  # noqa: E402  (after the path is set)
+from archdsl import ir  # noqa: E402
+from archdsl.errors import ArchError  # noqa: E402
 os.chdir(ROOT)  # spec paths in tests and error messages are relative to the project root
 
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*.arch"))
@@ -17,21 +22,11 @@ def rel(p: Path) -> str:
     return str(p.relative_to(ROOT))
 
 
-def _spatial_sides_before_global_pooling(arch):
-    import networkx as nx
-
-    from archdsl import ir
-
-    g, shapes = arch.graph, arch.shapes
-    pooled = {n for n in g if ir.node(g, n).kind in ("gap", "adaptive_avgpool", "adaptive_maxpool") and shapes[n][1:] == (1, 1)}
-    after = pooled.union(*(nx.descendants(g, n) for n in pooled))
-    return [min(shapes[n][1:]) for n in g if n not in after and len(shapes[n]) == 3]
-
-
 SMALL_SIDES = (32, 64, 96, 128, 160, 224, 299)
+GLOBAL_POOLS = ("gap", "adaptive_avgpool", "adaptive_maxpool")
 
 
-def small_arch(path, **params):
+def small_arch(path, **params) -> archdsl.Architecture:
     """The spec at the smallest input side that keeps every feature map at least 2x2.
 
     For backend tests: big nets are cheap there, and with 2x2 maps a batch-2
@@ -39,9 +34,6 @@ def small_arch(path, **params):
     (at 1x1, Inception-v4's float32 logits differ from float64 by 2e-4).
     Else the smallest side the spec accepts, else its own input.
     """
-    import archdsl
-    from archdsl.errors import ArchError
-
     full = archdsl.load(path, **params)
     if len(full.input_shape) != 3:
         return full
@@ -53,10 +45,18 @@ def small_arch(path, **params):
             arch = archdsl.load(path, input_shape=(full.input_shape[0], side, side), **params)
         except ArchError:
             continue
-        if min(_spatial_sides_before_global_pooling(arch), default=2) >= 2:
+        if min(_sides_before_global_pooling(arch), default=2) >= 2:
             return arch
         smallest = smallest or arch
     return smallest or full
+
+
+def _sides_before_global_pooling(arch) -> list[int]:
+    """The smaller spatial side of every feature map not produced by or after a pooling to 1x1."""
+    g, shapes = arch.graph, arch.shapes
+    pooled = {n for n in g if ir.node(g, n).kind in GLOBAL_POOLS and shapes[n][1:] == (1, 1)}
+    after = pooled.union(*(nx.descendants(g, n) for n in pooled))
+    return [min(shapes[n][1:]) for n in g if n not in after and len(shapes[n]) == 3]
 
 
 @pytest.fixture
