@@ -195,11 +195,15 @@ def _partial_shapes(g: nx.DiGraph) -> dict[int, Shape]:
     return infer_shapes(g)
 
 
-def load(path: str | Path, *, input_shape: Shape | None = None, **params) -> Architecture:
-    """Load a `.arch` or YAML spec file; keyword arguments override its parameters."""
-    return _build(load_program(path), params, input_shape, str(path))
+def load(path: str | Path, *, input_shape: Shape | None = None, import_path=(), **params) -> Architecture:
+    """Load a `.arch` or YAML spec file; keyword arguments override its parameters.
+
+    Imports may come from the spec's folder tree, archdsl's specs/ and the folders in `import_path`.
+    """
+    return _build(load_program(path, import_path), params, input_shape, str(path))
 
 
-def loads(text: str, format: str = "arch", *, input_shape: Shape | None = None, name: str = "<string>", **params) -> Architecture:
-    """Load a spec from text (`format` is "arch" or "yaml")."""
-    return _build(program_from_text(text, format, name), params, input_shape, None)
+def loads(text: str, format: str = "arch", *, input_shape: Shape | None = None, name: str = "<string>",
+          import_path=(), **params) -> Architecture:
+    """Load a spec from text (`format` is "arch" or "yaml"); imports resolve from the working directory."""
+    return _build(program_from_text(text, format, name, import_path), params, input_shape, None)

@@ -31,9 +31,9 @@ def parse_param(text: str) -> tuple[str, object]:
     if not sep or not name.isidentifier():
         raise ArchError(f"-p expects NAME=VALUE, got '{text}'")
     where = f"<-p {name}>"
-    from .errors import SOURCES
+    from .errors import register_source
 
-    SOURCES[where] = value
+    register_source(where, value)
     expr = parse_fragment(value.strip() or '""', "expr", where)
     if isinstance(expr, A.NameRef):
         return name, expr.name
@@ -55,7 +55,7 @@ def _load(args):
 
     params = dict(parse_param(p) for p in args.param)
     shape = parse_input(args.input) if args.input else None
-    arch = load(args.spec, input_shape=shape, **params)
+    arch = load(args.spec, input_shape=shape, import_path=args.import_path, **params)
     if getattr(args, "column", None) is not None:  # FractalNet: one column as a plain network
         arch = arch.extract_column(args.column)
     return arch
@@ -127,6 +127,11 @@ def _common(p: argparse.ArgumentParser):
     p.add_argument("--input", metavar="CxHxW", help="override the input shape, e.g. 3x320x320")
     p.add_argument("--column", type=int, metavar="K",
                    help="fractal networks: keep only column K (1 = shallowest) at every join")
+    p.add_argument("--import-path", action="append", default=[], metavar="DIR",
+                   help="also allow imports from DIR (repeatable); by default imports must lie in the spec's "
+                        "folder tree or archdsl's specs/")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="an output path that is a symbolic link: write the file it points to (default: refuse)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -92,8 +92,8 @@ def cmd_compare(args) -> int:
 
     params = dict(parse_param(x) for x in args.param)
     shape = parse_input(args.input) if args.input else None
-    a = load(args.spec, input_shape=shape, **params)
-    b = load(args.other, input_shape=shape, **params)
+    a = load(args.spec, input_shape=shape, import_path=args.import_path, **params)
+    b = load(args.other, input_shape=shape, import_path=args.import_path, **params)
     result = compare(a, b)
     print(comparison_text(result))
     return 0 if result.equal else EXIT_DIFFERENT

@@ -15,7 +15,6 @@ constructs are transparent (their items are named in the enclosing container).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -26,13 +25,13 @@ from .errors import ArchError, Span, suggest
 from .expressions import evaluate, show, type_name
 from .ops import REGISTRY, Op, Shape, ShapeError, fmt
 from .ops.base import REQUIRED, MAX_DIM
-from .elaborate_structures import MORE_STRUCTURE_ARGS, STRUCTURE_UNITS, StructuresMixin, StructuresState
+from .elaborate_structures import (MORE_STRUCTURE_ARGS, STRUCTURE_UNITS, VALID_NAME, StructuresMixin, StructuresState,
+                                   empty_branch)
 
 MAX_REPEAT = 100_000  # one repetition or loop
 MAX_NODES = 1_000_000  # the whole graph
 MAX_ELEMENTS = 1 << 40  # one activation tensor (without batch)
 
-_VALID_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
 
 STRUCTURE_ARGS = {
     **MORE_STRUCTURE_ARGS,  # residual, multi_residual, poly, fractal, spatial_transformer
@@ -174,6 +173,9 @@ class Elaborator(StructuresMixin):
     # ---------------------------------------------------------------- graph building
 
     def _add(self, node: ir.Node, input_ids: list[int]) -> int:
+        if len(set(input_ids)) != len(input_ids):
+            raise ArchError(f"{node.kind} would take the same tensor twice (an empty branch passes its input on "
+                            f"unchanged; write `identity` for an identity branch) (in {node.name})", node.span)
         in_shapes = [self.shapes[i] for i in input_ids]
         try:
             op = node.op.resolve(in_shapes)
@@ -262,9 +264,11 @@ class Elaborator(StructuresMixin):
         if item.name is None:
             return None
         name = evaluate(item.name, scope)
-        if not isinstance(name, str) or not _VALID_NAME.match(name):
+        if not isinstance(name, str) or not VALID_NAME.fullmatch(name):
+            shown = name.encode("unicode_escape").decode("ascii") if isinstance(name, str) else show(name)
             raise ArchError(
-                f"'{name}' is not a valid layer name (letters, digits and _, not starting with a digit; or a number)",
+                f"'{shown}' is not a valid layer name (letters, digits and _, not starting with a digit; "
+                "or a position such as 7, without leading zeros)",
                 item.name.span,
             )
         return name
@@ -274,8 +278,15 @@ class Elaborator(StructuresMixin):
             cur = self._unit(*step, cur)
         return cur
 
-    def _branches(self, seq: A.Sequence, cur: int, scope: dict, names: Names) -> list[int]:
-        return [self._unit(*step, cur) for step in self._applications(seq, scope, names)]
+    def _branches(self, seq: A.Sequence, cur: int, scope: dict, names: Names, what: str) -> list[int]:
+        """Each item of `seq` applied to `cur`; an empty branch (one that returns `cur`) is an error."""
+        outs = []
+        for step in self._applications(seq, scope, names):
+            out = self._unit(*step, cur)
+            if out == cur:
+                raise empty_branch(what, step[4])
+            outs.append(out)
+        return outs
 
     # ---------------------------------------------------------------- units
 
@@ -489,7 +500,7 @@ class Elaborator(StructuresMixin):
 
     def _parallel(self, unit: A.Parallel, args, scope, names: Names, cur: int) -> int:
         merge = args.get("merge", ("concat", None))[0]
-        outs = self._branches(unit.body, cur, scope, names)
+        outs = self._branches(unit.body, cur, scope, names, "parallel")
         if not outs:
             raise ArchError("parallel needs at least one branch", unit.span)
         if len(outs) == 1 and merge != "concat":
@@ -500,7 +511,10 @@ class Elaborator(StructuresMixin):
         features = [cur]
         for step in self._applications(unit.body, scope, names):
             x = features[0] if len(features) == 1 else self._merge("concat", list(features), step[4], names)
-            features.append(self._unit(*step, x))
+            out = self._unit(*step, x)
+            if out == x:
+                raise empty_branch("dense", step[4])
+            features.append(out)
         if len(features) == 1:
             raise ArchError("dense needs at least one layer", unit.span)
         return self._merge("concat", features, unit.span, names)

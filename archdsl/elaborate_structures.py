@@ -30,7 +30,14 @@ from .ops import REGISTRY, Shape, fmt
 from .ops.train_time import DROP_PATH, JOIN_MODES
 
 MAX_COLUMNS = 16  # 2^16 - 1 copies of the base is already absurd
-_VALID_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
+
+VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|0|[1-9][0-9]*")  # matched whole (fullmatch)
+
+
+def empty_branch(what: str, span: Span) -> ArchError:
+    return ArchError(f"this {what} branch is empty: it passes its input on unchanged, so the {what} would join "
+                     "the input with itself (write `identity` for an identity branch)", span)
+
 
 RESIDUAL_ARGS = {
     "shortcut": ("auto", "identity", "projection", "zeropad", "conv", "none"),
@@ -138,11 +145,14 @@ class StructuresMixin:
     def _residual_unit(self, unit: A.Residual, scope, names, explicit, span, cur: int) -> int:
         args, names = self._open("residual", unit, scope, names, explicit, span)
         branch = self._sequence(unit.body, cur, scope, names)
+        if branch == cur and value_of(args, "shortcut", "auto") != "none":
+            raise ArchError("this residual branch is empty: the block would add its input to itself "
+                            "(write `identity` in the branch if that is meant)", unit.body.span)
         return self._sum_paths(unit, args, scope, names, cur, [branch])
 
     def _multi_residual_unit(self, unit: A.MultiResidual, scope, names, explicit, span, cur: int) -> int:
         args, names = self._open("multi_residual", unit, scope, names, explicit, span)
-        branches = self._branches(unit.body, cur, scope, names)
+        branches = self._branches(unit.body, cur, scope, names, "multi_residual")
         if not branches:
             raise ArchError("multi_residual needs at least one branch", unit.span)
         return self._sum_paths(unit, args, scope, names, cur, branches)
@@ -151,7 +161,9 @@ class StructuresMixin:
         args, names = self._open("poly", unit, scope, names, explicit, span)
         taps, y = [], cur
         for step in self._applications(unit.body, scope, names):
-            y = self._unit(*step, y)
+            before, y = y, self._unit(*step, y)
+            if y == before:
+                raise empty_branch("poly", step[4])
             taps.append(y)
         if not taps:
             raise ArchError("poly needs at least one item", unit.span)
@@ -162,7 +174,7 @@ class StructuresMixin:
         value = lambda key, default: args.get(key, (default, None))[0]  # noqa: E731
         kind, after = value("shortcut", "auto"), value("after", "relu")
         shortcut_name = value("shortcut_name", "downsample")
-        if not isinstance(shortcut_name, str) or not _VALID_NAME.match(shortcut_name):
+        if not isinstance(shortcut_name, str) or not VALID_NAME.fullmatch(shortcut_name):
             raise ArchError(f"shortcut_name must be a valid name, got {show(shortcut_name)}", args["shortcut_name"][1])
         scale = _number(args, "scale", 1.0)
         survival = _number(args, "survival", 1.0, low=0.0, high=1.0, low_open=True)
@@ -296,7 +308,11 @@ class StructuresMixin:
             col = column_names[c]
             inner = type(names)(col.qualify(col.claim(None, unit.body.span)))
             self._module(inner.prefix, "sequence", unit.body.span)
-            return self._sequence(unit.body, x, scope, inner)
+            out = self._sequence(unit.body, x, scope, inner)
+            if out == x:
+                raise ArchError("the fractal's base is empty: every join would take the same tensor twice",
+                                unit.body.span)
+            return out
 
         def join(outs: list[tuple[int, int]]) -> int:
             op = join_op(mode=mode, columns=tuple(c for c, _ in outs), num_columns=columns, drop=drop,
@@ -368,6 +384,10 @@ STRUCTURE_UNITS = {
     A.SpatialTransformer: StructuresMixin._spatial_transformer_unit,
     SharedCopy: StructuresMixin._shared_copy,
 }
+
+
+def value_of(args, key, default):
+    return args.get(key, (default, None))[0]
 
 
 def _number(args, key, default, low=None, high=None, low_open=False) -> float:

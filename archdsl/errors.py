@@ -6,15 +6,33 @@ Every AST node and every IR node carries a `Span`. An `ArchError` prints as
        12 |     convv(64, 3)
           |     ^~~~~
 
-The source text of each file is kept in `SOURCES` so that an error raised
-anywhere (the parser, the elaborator, shape inference) can show the line.
+The source lines of each file are kept (`register_source`) so that an error
+raised anywhere (the parser, the elaborator, shape inference) can show the
+line. They are split as the front end counts lines: the .arch parser breaks
+lines at `\n` only, YAML also at `\r`, NEL, U+2028 and U+2029; a form feed or
+a U+2028 inside an .arch line is shown as a space, so the caret stays under
+its column.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
-# file name -> full source text; filled by the parser and the YAML reader.
-SOURCES: dict[str, str] = {}
+# file name -> its source lines, split the way its front end counts them
+SOURCES: dict[str, list[str]] = {}
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def register_source(file: str, text: str, style: str = "arch") -> None:
+    """Keep `text` for error display; `style` is "arch" (lines end at \\n) or "yaml"."""
+    SOURCES[file] = _YAML_BREAKS.split(text) if style == "yaml" else text.split("\n")
+
+
+def visible(line: str) -> str:
+    """A source line safe to print: control and separator characters become spaces (one column each)."""
+    line = line.rstrip("\r")
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") else c for c in line)
 
 
 @dataclass(frozen=True)
@@ -50,11 +68,10 @@ class ArchError(Exception):
             head = f"error: {self.message}"
             return head + (f"\n  note: {self.note}" if self.note else "")
         lines = [f"{span}: error: {self.message}"]
-        text = SOURCES.get(span.file)
-        if text is not None:
-            source_lines = text.splitlines()
+        source_lines = SOURCES.get(span.file)
+        if source_lines is not None:
             if 0 < span.line <= len(source_lines):
-                src = source_lines[span.line - 1].rstrip("\n").expandtabs(1)
+                src = visible(source_lines[span.line - 1].expandtabs(1))
                 gutter = f"{span.line:>5} | "
                 lines.append(gutter + src)
                 width = 1

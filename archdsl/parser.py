@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast_nodes as A
-from .errors import SOURCES, ArchError, Span
-
-GRAMMAR = Path(__file__).with_name("grammar.lark")
+from .errors import ArchError, Span, register_source
+from .parser_tables import load_parser
 
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(
-        GRAMMAR.read_text(),
-        parser="lalr",
-        start=["start", "item", "expr"],
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,
-    )
+    """The LALR parser, from the tables shipped beside the grammar (JSON, never an unpickled cache)."""
+    return load_parser()
 
 
 # ---------------------------------------------------------------- tree -> AST
@@ -335,7 +327,7 @@ def parse_fragment(text: str, start: str, file: str, line_offset: int = 0, colum
 
 def parse_text(text: str, file: str = "<string>") -> A.SpecFile:
     """Parse a whole `.arch` file."""
-    SOURCES[file] = text
+    register_source(file, text, "arch")
     decls = _parse(text, "start", file, 0, 0)
     return build_spec_file(decls, file, Span(file, 1, 1))
 

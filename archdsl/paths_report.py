@@ -96,7 +96,8 @@ def histogram_lines(h: Histogram, within: tuple[int, int] | None = None) -> list
     return out
 
 
-def write_plot(path: str, name: str, stats: PathStats, within: tuple[int, int] | None = None, unit: str = "modules") -> None:
+def write_plot(path: str, name: str, stats: PathStats, within: tuple[int, int] | None = None, unit: str = "modules",
+               follow_symlinks: bool = False) -> None:
     """Both histograms side by side as PNG, SVG or PDF (matplotlib, imported here only)."""
     from pathlib import Path
 
@@ -130,7 +131,7 @@ def write_plot(path: str, name: str, stats: PathStats, within: tuple[int, int] |
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(f"{name}: {count_text(stats.total)} paths")
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}[fmt]
-    with atomic_path(path) as tmp:
+    with atomic_path(path, follow_symlinks) as tmp:
         fig.savefig(tmp, format=fmt, dpi=120, metadata=metadata)
     plt.close(fig)
 

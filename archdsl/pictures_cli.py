@@ -42,7 +42,7 @@ def cmd_paths(args) -> int:
     arch = _load(args)
     stats = arch.paths()
     if args.plot:
-        write_plot(args.plot, arch.name, stats, within, args.unit)
+        write_plot(args.plot, arch.name, stats, within, args.unit, args.follow_symlinks)
     if args.json:
         data = {"name": arch.name, "dropped": list(args.drop)}
         data.update(stats.to_dict(within, args.unit))
@@ -69,7 +69,8 @@ def cmd_render(args) -> int:
     from backends.dot import render_to_file
 
     arch = _load(args)
-    written, note = render_to_file(arch, args.output, level=args.level, expand=args.expand, unravel=args.unravel)
+    written, note = render_to_file(arch, args.output, level=args.level, expand=args.expand, unravel=args.unravel,
+                                   follow_symlinks=args.follow_symlinks)
     print(note or f"wrote {written}")
     return 0
 

@@ -26,10 +26,12 @@ beside the structure's key.
 """
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from . import ast_nodes as A
-from .errors import SOURCES, ArchError, Span
+from .errors import ArchError, Span, register_source
 from .parser import build_spec_file, parse_fragment
 
 STRUCTURES = ("residual", "parallel", "dense", "stage", "body", "for", "if",
@@ -66,17 +68,38 @@ class _Reader:
             return A.ListExpr(self.span(node), tuple(self.expr(n) for n in node.value))
         if isinstance(node, yaml.MappingNode):
             return A.MapExpr(self.span(node), tuple((self.expr(k), self.expr(v)) for k, v in node.value))
-        tag = node.tag.rsplit(":", 1)[-1]
         span = self.span(node)
+        tag = _tag(node)
         if tag == "int":
-            return A.Literal(span, int(node.value.replace("_", ""), 0))
+            return A.Literal(span, self.integer(node))
         if tag == "float":
-            return A.Literal(span, float(node.value))
+            return A.Literal(span, self.real(node))
         if tag == "bool":
-            return A.Literal(span, node.value.lower() in ("true", "yes", "on"))
+            if node.value.lower() not in _TRUE + _FALSE:
+                self.fail(f"'{node.value}' is not a boolean (true or false)", node)
+            return A.Literal(span, node.value.lower() in _TRUE)
         if tag == "null":
             self.fail("expected a value, got nothing", node)
         return self.fragment(node, "expr")
+
+    def integer(self, node: yaml.ScalarNode) -> int:
+        text = node.value.replace("_", "")
+        if _DECIMAL_INT.fullmatch(text):
+            return int(text)
+        if _HEX_INT.fullmatch(text):
+            return int(text, 16)
+        if _OTHER_INT.fullmatch(text):
+            self.fail(f"YAML reads '{node.value}' as an octal, binary or sexagesimal number; write it in decimal, "
+                      "or quote it", node)
+        self.fail(f"'{node.value}' is not an integer", node)
+
+    def real(self, node: yaml.ScalarNode) -> float:
+        text = node.value.replace("_", "")
+        if _DECIMAL_FLOAT.fullmatch(text):
+            return float(text)
+        if text.lower().lstrip("+-") in (".inf", ".nan"):
+            self.fail(f"'{node.value}' is not a finite number", node)
+        self.fail(f"'{node.value}' is not a number archdsl reads (write it like 0.5 or 1e-3)", node)
 
     def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -101,7 +124,10 @@ class _Reader:
         for key, value in self.mapping(root, "a spec"):
             k = key.value
             if k == "arch":
-                decls.append(("arch", self.text(value, "the architecture's name"), self.span(value)))
+                name = self.text(value, "the architecture's name")
+                if not _ARCH_NAME.fullmatch(name):
+                    self.fail("an arch name is letters, digits and _, not starting with a digit", value)
+                decls.append(("arch", name, self.span(value)))
             elif k == "import":
                 paths = value.value if isinstance(value, yaml.SequenceNode) else [value]
                 decls += [A.Import(self.span(p), self.text(p, "a file to import")) for p in paths]
@@ -225,18 +251,94 @@ class _Reader:
         return tuple(A.Arg(self.span(k), k.value, self.expr(v)) for k, v in self.mapping(node, "arguments"))
 
 
+_ARCH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TRUE = ("true", "yes", "on", "y")
+_FALSE = ("false", "no", "off", "n")
+_DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_HEX_INT = re.compile(r"[-+]?0x[0-9a-fA-F]+")
+_OTHER_INT = re.compile(r"[-+]?(0[0-7]+|0b[01]+|[0-9][0-9]*(:[0-5]?[0-9])+)")
+_DECIMAL_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_STANDARD_TAGS = {"str", "int", "float", "bool", "null", "seq", "map"}
+MAX_YAML_DEPTH = 64  # nesting of lists and mappings
+MAX_YAML_NODES = 100_000  # after expanding aliases (a "billion laughs" file expands to 10^9)
+
+
+def _tag(node) -> str:
+    return node.tag.rsplit(":", 1)[-1]
+
+
 def _kind(node) -> str:
     return {yaml.ScalarNode: "value", yaml.SequenceNode: "list", yaml.MappingNode: "mapping"}[type(node)]
 
 
 def parse_yaml(text: str, file: str = "<string>") -> A.SpecFile:
-    SOURCES[file] = text
+    register_source(file, text, "yaml")
     try:
+        _check_events(text, file)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else None
-        raise ArchError(f"YAML syntax error: {err.problem or err.context}", span) from None
+        what = err.problem or err.context or "not valid YAML"
+        raise ArchError(f"YAML syntax error: {what}", span) from None
+    except yaml.reader.ReaderError as err:
+        raise ArchError(f"YAML cannot read character {chr(err.character)!r}: {err.reason}",
+                        _position_span(text, err.position, file)) from None
+    except (yaml.YAMLError, UnicodeError) as err:
+        raise ArchError(f"YAML cannot read this file: {err}", Span(file, 1, 1)) from None
     if root is None:
         raise ArchError("the YAML file is empty", Span(file, 1, 1))
-    return _Reader(file).spec(root)
+    reader = _Reader(file)
+    _check_tree(root, reader)
+    return reader.spec(root)
+
+
+def _position_span(text: str, position: int, file: str) -> Span:
+    """The span of character `position`, counting lines as YAML does."""
+    before = _YAML_LINE_BREAKS.split(text[:position])
+    return Span(file, len(before), len(before[-1]) + 1)
+
+
+_YAML_LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _check_events(text: str, file: str) -> None:
+    """Refuse nesting deeper than MAX_YAML_DEPTH before composing (the composer recurses)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise ArchError(f"the YAML nests lists and mappings more than {MAX_YAML_DEPTH} deep",
+                                Span(file, mark.line + 1, mark.column + 1))
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _check_tree(root: yaml.Node, reader: _Reader) -> None:
+    """Refuse unknown tags, and aliases that expand the tree past MAX_YAML_NODES (counted, not expanded)."""
+    sizes: dict[int, int] = {}
+    seen_twice: list[yaml.Node] = []
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            seen_twice.append(node)
+            return sizes[key]
+        if _tag(node) not in _STANDARD_TAGS:
+            reader.fail(f"unsupported YAML tag '{node.tag}'", node)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(n) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        sizes[key] = total
+        return total
+
+    total = size(root)
+    if total > MAX_YAML_NODES:
+        worst = max(seen_twice, key=lambda n: sizes[id(n)]) if seen_twice else root
+        reader.fail(f"YAML aliases expand this spec to {total:,} values (at most {MAX_YAML_NODES:,}); "
+                    "write the repeated part once, as a block", worst)

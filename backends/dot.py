@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 from archdsl.errors import ArchError
-from archdsl.files import atomic_write
+from archdsl.files import atomic_write, checked_target
 
 from .dot_unravel import build_unravel_view, module_fill
 from .dot_view import Cluster, Item, View, build_view
@@ -174,7 +174,7 @@ def run_dot(text: str, fmt: str) -> bytes:
 
 
 def render_to_file(arch, path: str | os.PathLike, level: str = "block", expand: bool = False,
-                   unravel: bool = False) -> tuple[Path, str | None]:
+                   unravel: bool = False, follow_symlinks: bool = False) -> tuple[Path, str | None]:
     """Write the diagram; the format is the file's extension. Returns (path written, note or None).
 
     Without graphviz's `dot`, an image request writes FILE.dot instead and the
@@ -184,21 +184,22 @@ def render_to_file(arch, path: str | os.PathLike, level: str = "block", expand: 
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ArchError(f"render writes .svg, .png, .pdf or .dot files; got '{target}'")
+    checked_target(target, follow_symlinks)  # refuse a bad target before the work
     text = dot_text(arch, level, expand, unravel)
     if fmt == "dot":
-        atomic_write(target, text)
+        atomic_write(target, text, follow_symlinks)
         return target, None
     try:
         data = run_dot(text, fmt)
     except FileNotFoundError:
         fallback = target.with_suffix(".dot")
-        atomic_write(fallback, text)
+        atomic_write(fallback, text, follow_symlinks)
         return fallback, (
             f"graphviz's `dot` is not installed, so wrote {fallback} instead of {target}; install graphviz "
             f"(apt-get install graphviz, brew install graphviz or conda install graphviz) and run: "
             f"dot -T{fmt} {fallback} -o {target}"
         )
-    atomic_write(target, data)
+    atomic_write(target, data, follow_symlinks)
     return target, None
 
 

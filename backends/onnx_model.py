@@ -33,6 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from archdsl import __version__, ir
 from archdsl.errors import ArchError
+from archdsl.files import checked_target, finish, signals_unwind, sweep_stale, temporary_name
 from archdsl.passes import state_layout
 
 from .onnx_emitters import EMITTERS, Lowering, fold_bn_into_conv
@@ -318,42 +319,44 @@ def build_model(arch, weights=None, fuse_bn: bool = False, seed: int = 0) -> onn
 # ---------------------------------------------------------------- writing
 
 
-def write_model(model: onnx.ModelProto, path, external_data: bool | None = None) -> Path:
+def write_model(model: onnx.ModelProto, path, external_data: bool | None = None, follow_symlinks: bool = False) -> Path:
     """Save, check with `full_check=True`, then rename into place; nothing is left behind on failure.
 
     Models whose weights pass ~2 GB (or external_data=True) keep their tensors in
     `<name>.data` beside the model. Both files are written in a temporary folder
     next to the target and moved only after the checker passes.
     """
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ArchError(f"cannot write '{target}': folder '{folder}' does not exist")
-    if target.is_dir():
-        raise ArchError(f"cannot write '{target}': it is a folder")
+    target = checked_target(path, follow_symlinks)
+    folder = target.parent if str(target.parent) else Path(".")
     if external_data is None:
         external_data = sum(len(t.raw_data) for t in model.graph.initializer) > EXTERNAL_DATA_BYTES
     data_name = target.name + ".data"
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
-    try:
-        staged = staging / target.name
-        if external_data:
-            onnx.save_model(model, staged, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=data_name, size_threshold=1024)
-        else:
-            onnx.save_model(model, staged)
+    data_target = checked_target(folder / data_name) if external_data else None
+    sweep_stale(folder, target.name)
+    with signals_unwind():
         try:
-            onnx.checker.check_model(str(staged), full_check=True)
-        except onnx.checker.ValidationError as err:
-            raise ArchError(f"the ONNX model for '{target}' fails onnx.checker (a bug in archdsl's ONNX "
-                            f"emitters; nothing was written): {err}") from None
-        if external_data:
-            os.replace(staging / data_name, folder / data_name)
-        os.replace(staged, target)
-    except OSError as err:
-        raise ArchError(f"cannot write '{target}': {err.strerror or err}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            staging = Path(tempfile.mkdtemp(prefix=temporary_name(target), suffix=".tmp", dir=folder))
+        except OSError as err:
+            raise ArchError(f"cannot write '{target}': {err.strerror}") from None
+        try:
+            staged = staging / target.name
+            if external_data:
+                onnx.save_model(model, staged, save_as_external_data=True, all_tensors_to_one_file=True,
+                                location=data_name, size_threshold=1024)
+            else:
+                onnx.save_model(model, staged)
+            try:
+                onnx.checker.check_model(str(staged), full_check=True)
+            except onnx.checker.ValidationError as err:
+                raise ArchError(f"the ONNX model for '{target}' fails onnx.checker (a bug in archdsl's ONNX "
+                                f"emitters; nothing was written): {err}") from None
+            if external_data:
+                finish(staging / data_name, data_target)
+            finish(staged, target)
+        except OSError as err:
+            raise ArchError(f"cannot write '{target}': {err.strerror or err}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -364,4 +367,5 @@ def export(arch, path, weights=None, fuse_bn: bool = False, seed: int = 0, exter
 
 def compile_to_file(arch, path, args) -> None:
     """`archdsl compile SPEC --target onnx -o PATH [--weights F] [--fuse-bn] [--seed N]`."""
-    export(arch, path, weights=args.weights, fuse_bn=args.fuse_bn, seed=args.seed)
+    model = build_model(arch, args.weights, args.fuse_bn, args.seed)
+    write_model(model, path, follow_symlinks=args.follow_symlinks)

@@ -93,9 +93,9 @@ def attribute_path(qualified: str) -> str:
     """`layer1.0.conv1` -> `self.layer1[0].conv1` (keywords as `["if"]`)."""
     out = "self"
     for part in qualified.split("."):
-        if part.isdigit():
+        if part.isdigit() and str(int(part)) == part:
             out += f"[{int(part)}]"
-        elif keyword.iskeyword(part) or not part.isidentifier():
+        elif keyword.iskeyword(part) or not part.isidentifier() or part.startswith("__"):  # "__w": no name mangling
             out += f"[{part!r}]"
         else:
             out += f".{part}"

@@ -67,4 +67,4 @@ def build_module(arch, seed: int | None = None, fuse_bn: bool = False, zero_init
 def compile_to_file(arch, path, args=None) -> None:
     """`archdsl compile --target torch`: write the module's standalone source."""
     source, _ = module_source(arch, fold_bn=bool(getattr(args, "fuse_bn", False)))
-    atomic_write(path, source)
+    atomic_write(path, source, follow_symlinks=bool(getattr(args, "follow_symlinks", False)))
