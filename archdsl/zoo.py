@@ -77,7 +77,7 @@ def _giga(n: int) -> str:
 
 
 def render(specs_dir: Path = ROOT / "specs") -> str:
-    from .api import load
+    from .architecture import load
 
     specs, families = discover(specs_dir)
     out = [

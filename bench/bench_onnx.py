@@ -56,7 +56,11 @@ def export_rows(work: Path, repeat: int) -> list[tuple[str, float, str]]:
     import torch
 
     import archdsl
-    from backends.onnx_model import export
+    from archdsl.backends.onnx import write
+    from archdsl.targets import OnnxOptions
+
+    def export(arch, target, **options):
+        return write(arch, target, OnnxOptions(**options))
 
     arch = archdsl.load("specs/resnet152.arch")
     target = work / "r152.onnx"

@@ -52,7 +52,7 @@ def load(spec: str):
 def paths_after_parsing(spec: str, repeat: int = 7) -> tuple[float, object]:
     """Median seconds of what `archdsl paths` does once the spec is loaded: statistics, text and JSON."""
     from archdsl.passes.paths import path_stats
-    from archdsl.paths_report import stats_text
+    from archdsl.report.paths_text import stats_text
 
     arch = load(spec)
     times = []

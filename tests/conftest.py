@@ -3,14 +3,12 @@ import re
 import sys
 from pathlib import Path
 
-import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import archdsl  # noqa: E402  (after the path is set)
-from archdsl import ir  # noqa: E402
 from archdsl.errors import ArchError  # noqa: E402
 os.chdir(ROOT)  # spec paths in tests and error messages are relative to the project root
 
@@ -54,8 +52,8 @@ def small_arch(path, **params) -> archdsl.Architecture:
 def _sides_before_global_pooling(arch) -> list[int]:
     """The smaller spatial side of every feature map not produced by or after a pooling to 1x1."""
     g, shapes = arch.graph, arch.shapes
-    pooled = {n for n in g if ir.node(g, n).kind in GLOBAL_POOLS and shapes[n][1:] == (1, 1)}
-    after = pooled.union(*(nx.descendants(g, n) for n in pooled))
+    pooled = {n for n in g if g.node(n).kind in GLOBAL_POOLS and shapes[n][1:] == (1, 1)}
+    after = pooled.union(*(g.descendants(n) for n in pooled))
     return [min(shapes[n][1:]) for n in g if n not in after and len(shapes[n]) == 3]
 
 

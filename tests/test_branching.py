@@ -7,7 +7,7 @@ from archdsl import ArchError, ir
 
 
 def nodes(arch, kind=None):
-    all_nodes = [ir.node(arch.graph, nid) for nid in ir.topo_order(arch.graph)]
+    all_nodes = [arch.graph.node(nid) for nid in arch.graph.order]
     return [n for n in all_nodes if kind is None or n.kind == kind]
 
 
@@ -53,7 +53,7 @@ def test_grouped_conv_equals_explicit_branches_summed():
     # params: 1x1 32,768 + BN 256 + grouped 3x3 4,608 + BN 256 + 1x1 32,768 + BN 512
     # MACs: 14 * 14 * (32,768 + 4,608 + 32,768)
     assert (grouped.params, grouped.macs) == (branches.params, branches.macs) == (71_168, 13_748_224)
-    (add,) = [n for n in nodes(branches, "add") if len(ir.inputs(branches.graph, n.id)) == 32]
+    (add,) = [n for n in nodes(branches, "add") if len(branches.graph.inputs(n.id)) == 32]
     assert branches.shapes[add.id] == (256, 14, 14)
     assert sorted(name for name in branches.modules if name.startswith("path."))[:2] == ["path.0", "path.1"]
 
@@ -89,12 +89,12 @@ block layer(k) { bn relu conv(k, 3, padding=1) }
 network { block1: dense { layer(12) x 3 } }
 """)
     convs = nodes(arch, "conv")
-    ins = [arch.shapes[ir.inputs(arch.graph, c.id)[0]][0] for c in nodes(arch, "bn")]
+    ins = [arch.shapes[arch.graph.inputs(c.id)[0]][0] for c in nodes(arch, "bn")]
     assert ins == [16, 28, 40]  # each layer sees the input and every earlier output
     assert arch.output_shape == (16 + 3 * 12, 8, 8)
     assert [c.name for c in convs] == ["block1.0.2", "block1.1.2", "block1.2.2"]
     concat = nodes(arch, "concat")[-1]
-    assert len(ir.inputs(arch.graph, concat.id)) == 4
+    assert len(arch.graph.inputs(concat.id)) == 4
 
 
 def test_transition_width_from_in_channels_and_compression():
@@ -108,7 +108,7 @@ network { t1: transition  t2: transition  t3: transition(7) }
     arch = archdsl.loads(text)
     assert [arch.shapes[c.id][0] for c in nodes(arch, "conv")] == [50, 25, 7]
     assert arch.output_shape == (7, 1, 1)
-    assert arch.modules["t1"].annotations["args"] == (("out", 50),)
+    assert arch.modules["t1"].info.args == (("out", 50),)
     with pytest.raises(ArchError, match="expected a positive integer, got 0"):
         archdsl.loads(text, theta=0.001)
 
@@ -141,7 +141,7 @@ network { b }
 def test_inception_module_concatenates_branches_in_order():
     arch = archdsl.load("specs/googlenet.arch")
     concat = by_name(arch)["inception3a.concat"]
-    widths = [arch.shapes[i][0] for i in ir.inputs(arch.graph, concat.id)]
+    widths = [arch.shapes[i][0] for i in arch.graph.inputs(concat.id)]
     assert widths == [64, 128, 32, 32] and arch.shapes[concat.id] == (256, 28, 28)
     assert width(arch, "maxpool1") == (64, 56, 56)  # ceil mode: 112 -> 56, not 55
     assert by_name(arch)["conv1.bn"].op.eps == 0.001
@@ -151,7 +151,7 @@ def test_nested_parallel_inside_a_branch():
     arch = archdsl.load("specs/inception_v3.arch")
     assert width(arch, "Mixed_7b.concat") == (2048, 8, 8)  # 320 + (384 + 384) + (384 + 384) + 192
     split = by_name(arch)["Mixed_7b.branch3x3.concat"]
-    assert [arch.shapes[i] for i in ir.inputs(arch.graph, split.id)] == [(384, 8, 8), (384, 8, 8)]
+    assert [arch.shapes[i] for i in arch.graph.inputs(split.id)] == [(384, 8, 8), (384, 8, 8)]
     kernels = {n.op.kernel for n in nodes(arch, "conv")}
     assert {(1, 7), (7, 1), (1, 3), (3, 1)} <= kernels
 
@@ -165,7 +165,7 @@ def test_scaled_residual_sum_inception_resnet():
     up = names["repeat.0.conv2d"]
     assert up.op.bias and arch.shapes[up.id] == (320, 35, 35)  # in_channels of the block
     add = names["repeat.0.add"]
-    assert [ir.node(arch.graph, i).name for i in ir.inputs(arch.graph, add.id)] == ["repeat.0.scale", "mixed_5b.concat"]
+    assert [arch.graph.node(i).name for i in arch.graph.inputs(add.id)] == ["repeat.0.scale", "mixed_5b.concat"]
 
 
 def test_asymmetric_padding_per_side():

@@ -69,7 +69,7 @@ def test_plain_counterparts_drop_only_the_shortcuts(plain, resnet):
 
 
 def test_bottleneck_arithmetic_per_position():
-    from archdsl.report import rows
+    from archdsl.report.tables import rows
 
     arch = archdsl.load("examples/bottleneck_arithmetic.arch")
     per_pos = {row.name: row.macs_per_position for row in rows(arch, "block")}
@@ -119,4 +119,4 @@ def test_elementwise_counts_are_separate_and_documented_conventions():
 def _nodes(arch):
     from archdsl import ir
 
-    return [ir.node(arch.graph, nid) for nid in ir.topo_order(arch.graph)]
+    return [arch.graph.node(nid) for nid in arch.graph.order]

@@ -26,7 +26,7 @@ CASES = {
     "concat_mismatch": (GOOD_HEAD + "network {\n  parallel { conv(8, 1)  conv(8, 3) }\n}\n", 4, 3,
                         "concat needs inputs that differ only in channels, got 8x32x32 (input 0) and 8x30x30 (input 1)"),
     "recursive_block": (GOOD_HEAD + "block a(c) { b(c) }\nblock b(c) { a(c) }\nnetwork {\n  a(3)\n}\n", 4, 14,
-                        "block 'a' calls itself (a -> b -> a)"),
+                        "a recursive block needs an `if` that stops it"),
     "unknown_name": (GOOD_HEAD + "network {\n  conv(widht, 3)\n}\n", 4, 8, "unknown name 'widht'"),
     "bad_map_key": ("arch t\nparam depth = 19\nlet blocks = {18: 2, 34: 3}[depth]\ninput 3x8x8\nnetwork { relu }\n", 3, 29,
                     "19 is not a key of this map; expected one of 18, 34"),

@@ -16,7 +16,7 @@ def fractal_net(columns: int, blocks: int = 1, join: str = "mean", extra: str = 
 
 
 def kinds(arch) -> list[str]:
-    return [ir.node(arch.graph, n).kind for n in ir.topo_order(arch.graph)]
+    return [arch.graph.node(n).kind for n in arch.graph.order]
 
 
 @pytest.mark.parametrize("C", [1, 2, 3, 4, 5])
@@ -44,7 +44,7 @@ def test_deepest_column_depth_is_B_times_2_to_the_C_minus_1(B, C):
 
 def test_join_structure_and_drop_path_attributes():
     arch = archdsl.loads(fractal_net(4, extra=", drop=mix, p_local=0.2, global_ratio=0.25"))
-    joins = [ir.node(arch.graph, n).op for n in arch.graph if ir.node(arch.graph, n).kind == "join"]
+    joins = [arch.graph.node(n).op for n in arch.graph if arch.graph.node(n).kind == "join"]
     # f_4 = join(f_3(f_3(z)), conv(z)); each f_3 = join(f_2(f_2(z)), conv(z)), f_2 = join(conv(conv(z)), conv(z))
     assert [j.columns for j in joins] == [(4, 3), (4, 3, 2), (4, 3), (4, 3, 2, 1)]
     assert {(j.mode, j.drop, j.p_local, j.global_ratio, j.group, j.num_columns) for j in joins} == {

@@ -4,8 +4,8 @@ import pytest
 import archdsl
 from archdsl import ir
 from archdsl.errors import ArchError
-from archdsl.expressions import evaluate
-from archdsl.parser import parse_fragment
+from archdsl.elaborate.evaluator import evaluate
+from archdsl.syntax.parser import parse_fragment
 
 
 def ev(text, **scope):
@@ -35,7 +35,7 @@ def test_expression_errors(text, fragment):
 
 
 def names_of(arch):
-    return [ir.node(arch.graph, n).name for n in ir.topo_order(arch.graph)]
+    return [arch.graph.node(n).name for n in arch.graph.order]
 
 
 def test_unnamed_items_are_numbered_like_sequential():
@@ -82,7 +82,7 @@ def test_stage_passes_its_stride_to_the_first_block_only():
         input 3x16x16
         block b(c, stride=1) { conv(c, 3, stride=stride, padding=1) }
         network { s: stage(stride=2) { b(4) x 3 } }""")
-    strides = [ir.node(arch.graph, n).op.stride for n in ir.topo_order(arch.graph)[1:]]
+    strides = [arch.graph.node(n).op.stride for n in arch.graph.order[1:]]
     assert strides == [(2, 2), (1, 1), (1, 1)]
     assert arch.output_shape == (4, 8, 8)
     assert arch.stages() == ["s"]
@@ -94,7 +94,7 @@ def test_residual_shortcut_choices():
         param kind = "auto"
         input 16x8x8
         network { residual(shortcut=kind, after=relu) { conv(32, 3, stride=2, padding=1) } }"""
-    kinds = lambda a: [ir.node(a.graph, n).kind for n in ir.topo_order(a.graph)][1:]
+    kinds = lambda a: [a.graph.node(n).kind for n in a.graph.order][1:]
     assert kinds(archdsl.loads(text)) == ["conv", "conv", "bn", "add", "relu"]
     assert kinds(archdsl.loads(text, kind="projection")) == ["conv", "conv", "bn", "add", "relu"]
     assert kinds(archdsl.loads(text, kind="zeropad")) == ["conv", "zeropad", "add", "relu"]
@@ -114,7 +114,7 @@ def test_preactivation_after_none_and_scaled_residual():
         arch t
         input 8x4x4
         network { residual(after=none, scale=0.5) { bn relu conv(8, 3, padding=1) } }""")
-    kinds = [ir.node(arch.graph, n).kind for n in ir.topo_order(arch.graph)][1:]
+    kinds = [arch.graph.node(n).kind for n in arch.graph.order][1:]
     assert kinds == ["bn", "relu", "conv", "scale", "add"]
 
 

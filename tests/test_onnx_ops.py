@@ -11,8 +11,9 @@ import pytest
 
 import archdsl
 from archdsl import ir
-from backends.onnx_emitters import EMITTERS
-from backends.onnx_model import build_model, resolve_weights
+from archdsl.backends.onnx import build_model, resolve_weights
+from archdsl.ops import REGISTRY
+from archdsl.targets import OnnxOptions
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -97,15 +98,15 @@ REFERENCE = {
 def reference_forward(arch, weights, x):
     """Run the IR with REFERENCE and the given {state_dict name: array} weights."""
     g, values = arch.graph, {}
-    for nid in ir.topo_order(g):
-        node = ir.node(g, nid)
-        if node.kind == "input":
+    for nid in g.order:
+        node = g.node(nid)
+        if node.op.traits.source:
             values[nid] = x
             continue
         owner = node.shared_with or node.name
         own = {k[len(owner) + 1:]: torch.from_numpy(v) for k, v in weights.items() if k.rpartition(".")[0] == owner}
-        values[nid] = REFERENCE[node.kind](node.op, [values[p] for p in ir.inputs(g, nid)], own)
-    return values[g.graph["output"]]
+        values[nid] = REFERENCE[node.kind](node.op, [values[p] for p in g.inputs(nid)], own)
+    return values[g.output]
 
 
 def run_onnx(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
@@ -167,15 +168,22 @@ ONE_OP_NETWORKS = [
 ]
 
 
-def one_op_arch(body: str):
-    return archdsl.loads(f"arch one_op\ninput 4x13x11\nnetwork {{ {body} }}", name="one_op.arch")
+# every registered op's own example (ops/: EXAMPLE on EXAMPLE_INPUT), so a new op is tested without an edit here
+EXAMPLES = [(kind, cls.EXAMPLE, cls.EXAMPLE_INPUT) for kind, cls in sorted(REGISTRY.items()) if cls.EXAMPLE]
 
 
-@pytest.mark.parametrize("body", ONE_OP_NETWORKS)
-def test_emitter_matches_torch_semantics(body):
-    arch = one_op_arch(body)
-    weights = resolve_weights(arch, None, seed=3)
-    model = build_model(arch, weights)
+def one_op_arch(body: str, shape=(4, 13, 11)):
+    dims = "x".join(map(str, shape))
+    return archdsl.loads(f"arch one_op\ninput {dims}\nnetwork {{ {body} }}", name="one_op.arch")
+
+
+def build(arch, weights=None, fuse_bn=False):
+    return build_model(arch, OnnxOptions(weights=weights, fuse_bn=fuse_bn))
+
+
+def check_against_reference(arch, seed=3):
+    weights = resolve_weights(arch, None, seed=seed)
+    model = build(arch, weights)
     onnx.checker.check_model(model, full_check=True)
     x = np.random.default_rng(1).standard_normal((2, *arch.input_shape)).astype(np.float32)
     got = run_onnx(model, x)
@@ -184,24 +192,33 @@ def test_emitter_matches_torch_semantics(body):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
 
 
+@pytest.mark.parametrize("body", ONE_OP_NETWORKS)
+def test_emitter_matches_torch_semantics(body):
+    check_against_reference(one_op_arch(body))
+
+
+@pytest.mark.parametrize("kind, example, shape", EXAMPLES, ids=[k for k, _, _ in EXAMPLES])
+def test_every_op_example_matches_torch_semantics(kind, example, shape):
+    arch = one_op_arch(example, shape)
+    made = {node.op.kind for node in arch.graph.nodes()} | {type(node.op).kind for node in arch.graph.nodes()}
+    assert kind in made or (kind == "dwconv" and "conv" in made), f"{example!r} makes no {kind} node"
+    check_against_reference(arch)
+
+
 @pytest.mark.parametrize("body", ["conv(4, 3) bn(affine=false)", "conv(6, 3, stride=2, bias=true) bn relu conv(3, 1) bn(eps=0.1)",
                                   "residual(shortcut=projection) { conv(6, 3, stride=2, padding=1) bn }"])
 def test_fuse_bn_gives_the_same_outputs(body):
     arch = one_op_arch(body)
     x = np.random.default_rng(2).standard_normal((3, *arch.input_shape)).astype(np.float32)
-    plain, fused = build_model(arch), build_model(arch, fuse_bn=True)
+    plain, fused = build(arch), build(arch, fuse_bn=True)
     assert len(fused.graph.node) < len(plain.graph.node)
     assert not any(n.op_type == "BatchNormalization" and n.input[0].endswith("conv") for n in fused.graph.node)
     np.testing.assert_allclose(run_onnx(fused, x), run_onnx(plain, x), rtol=1e-4, atol=1e-5)
 
 
-def test_every_registered_op_has_an_emitter_and_a_reference_case():
-    from archdsl.ops import REGISTRY
-
-    missing = sorted(k for k in REGISTRY if k != "input" and k not in EMITTERS)
-    assert not missing, f"op kinds without an ONNX emitter: {missing}"
-    untested = sorted(k for k in EMITTERS if k not in REFERENCE)
-    assert not untested, f"ONNX emitters without a reference case: {untested}"
+def test_every_registered_op_has_a_reference_case():
+    missing = sorted(k for k, cls in REGISTRY.items() if not cls.TRAITS.source and k not in REFERENCE)
+    assert not missing, f"op kinds without a reference case here: {missing}"
 
 
 # ---------------------------------------------------------------- graphs made by structures (fractal, STN, sharing)
@@ -209,17 +226,16 @@ def test_every_registered_op_has_an_emitter_and_a_reference_case():
 
 def hand_built(layers, input_shape=(4, 9, 9)):
     """An Architecture from [(name, op, [input names]), ...]; the last layer is the output."""
-    from archdsl.api import Architecture
+    from archdsl.architecture import Architecture
     from archdsl.errors import Span
-    from archdsl.ops import REGISTRY
     from archdsl.passes import infer_shapes
 
-    g = ir.new_graph("hand_built")
-    ids = {"input": ir.add_node(g, ir.Node(0, "input", REGISTRY["input"](shape=input_shape), Span("hand", 1, 1)), [])}
+    g = ir.Graph("hand_built")
+    ids = {"input": g.add(ir.Node(0, "input", REGISTRY["input"](shape=input_shape), Span("hand", 1, 1)), [])}
     for i, (name, op, inputs, *shared) in enumerate(layers, start=1):
         node = ir.Node(i, name, op, Span("hand", i + 1, 1), shared_with=shared[0] if shared else None)
-        ids[name] = ir.add_node(g, node, [ids[x] for x in inputs])
-    g.graph["input"], g.graph["output"] = 0, len(layers)
+        ids[name] = g.add(node, [ids[x] for x in inputs])
+    g.input, g.output = 0, len(layers)
     ir.verify(g)
     return Architecture("hand_built", g, infer_shapes(g), {})
 
@@ -277,7 +293,7 @@ STRUCTURES = ["fractal_0", "fractal_1", "fractal_2", "fractal_3", "gated", "shar
 def test_structure_ops_match_torch_semantics(which, fuse_bn):
     arch = hand_built(_structures()[which])
     weights = resolve_weights(arch, None, seed=5)
-    model = build_model(arch, weights, fuse_bn=fuse_bn)
+    model = build(arch, weights, fuse_bn=fuse_bn)
     onnx.checker.check_model(model, full_check=True)
     x = np.random.default_rng(4).standard_normal((2, *arch.input_shape)).astype(np.float32)
     got = run_onnx(model, x)
@@ -291,10 +307,10 @@ def test_structure_ops_match_torch_semantics(which, fuse_bn):
 
 
 def test_an_op_without_an_emitter_is_a_located_error(monkeypatch, tmp_path):
+    from archdsl.backends.onnx import lowering
     from archdsl.errors import ArchError
-    from backends import onnx_emitters
 
-    monkeypatch.delitem(onnx_emitters.EMITTERS, "elu")
+    monkeypatch.delitem(lowering.NODES, "elu")
     arch = one_op_arch("conv(4, 1) elu")
     with pytest.raises(ArchError) as err:
         arch.to_onnx(tmp_path / "m.onnx")

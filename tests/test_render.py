@@ -5,9 +5,10 @@ import networkx as nx
 import pytest
 
 import archdsl
-from backends.dot import dot_text, render_to_file, svg_text
-from backends.dot_unravel import build_unravel_view
-from backends.dot_view import build_view
+from archdsl.backends.dot.render import dot_text, svg_text, write
+from archdsl.targets import RenderOptions
+from archdsl.backends.dot.unravel import build_unravel_view
+from archdsl.backends.dot.view import build_view
 
 MAGIC = {".svg": b"<?xml", ".png": b"\x89PNG", ".pdf": b"%PDF", ".dot": b"digraph"}
 
@@ -24,8 +25,8 @@ def test_formats_by_extension(cli, tmp_path, suffix):
 @pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
 def test_same_spec_same_bytes(tmp_path, suffix):
     first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
-    render_to_file(archdsl.load("specs/resnet50.arch"), first)
-    render_to_file(archdsl.load("specs/resnet50.arch"), second)
+    write(archdsl.load("specs/resnet50.arch"), first)
+    write(archdsl.load("specs/resnet50.arch"), second)
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -125,7 +126,7 @@ def test_unravel_six_blocks_with_zero_pad_shortcuts(tmp_path):
     assert len(list(nx.all_simple_paths(g, source, view.items[-1].key))) == 64
     assert sum(i.shortcut for i in view.items) == 2**2 + 2**4  # a zero-pad copy on each path past layer2.0, layer3.0
     target = tmp_path / "u.svg"
-    render_to_file(arch, target, unravel=True)
+    write(arch, target, RenderOptions(unravel=True))
     assert target.read_bytes().startswith(b"<?xml")
 
 

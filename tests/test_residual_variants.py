@@ -12,12 +12,12 @@ BLOCKS = [(16, 16)] * 18 + [(16, 32)] + [(32, 32)] * 17 + [(32, 64)] + [(64, 64)
 
 
 def ops(arch, kind):
-    return [ir.node(arch.graph, n).op for n in ir.topo_order(arch.graph) if ir.node(arch.graph, n).kind == kind]
+    return [arch.graph.node(n).op for n in arch.graph.order if arch.graph.node(n).kind == kind]
 
 
 def signature(arch):
     g = arch.graph
-    return [(ir.node(g, n).name, ir.node(g, n).op, arch.shapes[n]) for n in ir.topo_order(g)], state_layout(g, arch.shapes)
+    return [(g.node(n).name, g.node(n).op, arch.shapes[n]) for n in g.order], state_layout(g, arch.shapes)
 
 
 @pytest.mark.parametrize("depth", [20, 110])
@@ -78,7 +78,7 @@ def test_after_add_variants_of_resnet110(unit):
     assert arch.params - BASE_PARAMS == UNITS[unit]
     assert FULL_PREACT == 0 and BN_AFTER_ADD == 4032
     g = arch.graph
-    block = [ir.node(g, n).kind for n in ir.topo_order(g) if ir.node(g, n).name.startswith("layer2.0.")]
+    block = [g.node(n).kind for n in g.order if g.node(n).name.startswith("layer2.0.")]
     assert " ".join(block) == ORDER[unit]
     assert len(ops(arch, "relu")) == 109  # one per unit's inner layer pair, one per block or stem/final
 
@@ -120,7 +120,7 @@ def test_ror3_adds_its_shortcuts_by_hand():
     ir.verify(arch.graph)
     extra = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64) + (16 * 64 + 2 * 64)  # stage 2, stage 3, root: 1x1 conv + BN
     assert arch.params == BASE_PARAMS + extra == 1_731_866
-    root = [ir.node(arch.graph, n) for n in arch.graph if ir.node(arch.graph, n).name == "root_shortcut.0"][0]
+    root = [arch.graph.node(n) for n in arch.graph if arch.graph.node(n).name == "root_shortcut.0"][0]
     assert root.op.stride == (4, 4) and root.op.out == 64
     assert len(ops(arch, "add")) == 54 + 3 + 1  # blocks, stages, root
 
@@ -137,7 +137,7 @@ def test_multiresnet_sums_k_residual_functions():
     for k in (1, 2, 3):
         arch = archdsl.load("specs/cifar/multiresnet.arch", k=k)
         assert arch.params == params(k)
-        assert [len(ir.inputs(arch.graph, n)) for n in arch.graph if ir.node(arch.graph, n).kind == "add"] == [k + 1] * 12
+        assert [len(arch.graph.inputs(n)) for n in arch.graph if arch.graph.node(n).kind == "add"] == [k + 1] * 12
     assert archdsl.load("specs/cifar/multiresnet.arch").params == 732_762
 
 
@@ -151,7 +151,7 @@ def test_highway_layers():
     assert arch.params == by_hand == 1_230_042
     assert arch.depth == 32
     g = arch.graph  # y = H * T + x * (1 - T)
-    layer = [ir.node(g, n).kind for n in ir.topo_order(g) if ir.node(g, n).name.startswith("stage1.0.")]
+    layer = [g.node(n).kind for n in g.order if g.node(n).name.startswith("stage1.0.")]
     assert layer == ["conv", "relu", "gate", "mul", "one_minus", "mul", "add"]
 
 
@@ -167,7 +167,7 @@ def test_residual_options_in_yaml_form(spec_file):
                  "  - m:\n      multi_residual: {shortcut: conv}\n      body: [\"conv(16, 3, padding=1)\", \"conv(16, 1)\"]\n")
     a, b = archdsl.load(spec_file(arch_text)), archdsl.load(spec_file(yaml_text, "r.yaml"))
     assert graph_signature(a) == graph_signature(b)
-    kinds = [ir.node(a.graph, n).kind for n in ir.topo_order(a.graph)]
+    kinds = [a.graph.node(n).kind for n in a.graph.order]
     assert kinds == ["input", "conv", "gate", "one_minus", "stochastic_depth", "conv", "bn", "scale", "dropout", "mul",
                      "add", "bn", "relu", "conv", "conv", "conv", "add", "relu"]
 

@@ -32,7 +32,7 @@ def _lark_cache_name(tmp_path) -> str:
     """The file name lark's `cache=True` would use for archdsl's grammar (found by letting lark write it)."""
     probe = tmp_path / "probe"
     probe.mkdir()
-    code = ("from lark import Lark; from archdsl.parser_tables import GRAMMAR, OPTIONS; "
+    code = ("from lark import Lark; from archdsl.syntax.tables import GRAMMAR, OPTIONS; "
             "Lark(GRAMMAR.read_text(), cache=True, **OPTIONS)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "TMPDIR": str(probe)}, check=True)
     (name,) = [p.name for p in probe.iterdir() if p.name.startswith(".lark_cache")]
@@ -65,9 +65,9 @@ def test_loading_the_parser_never_unpickles_anything():
 
 
 def test_shipped_parser_tables_are_current():
-    from archdsl.parser_tables import main
+    from archdsl.syntax.tables import main
 
-    assert main(["--check"]) == 0, "run `python -m archdsl.parser_tables` after editing grammar.lark"
+    assert main(["--check"]) == 0, "run `python -m archdsl.syntax.tables` after editing grammar.lark"
 
 
 # ---------------------------------------------------------------- output targets

@@ -10,7 +10,7 @@ from conftest import located
 
 
 def node_named(arch, name):
-    return next(ir.node(arch.graph, n) for n in arch.graph if ir.node(arch.graph, n).name == name)
+    return next(arch.graph.node(n) for n in arch.graph if arch.graph.node(n).name == name)
 
 
 def test_a_shared_repetition_counts_params_once_and_macs_per_application():
@@ -61,15 +61,15 @@ def test_poly2_has_a_plain_residual_blocks_params_and_twice_its_macs():
     assert poly2.params == plain.params == f.params
     assert poly2.macs == 2 * f.macs == 2 * plain.macs
     add = node_named(poly2, "p.add")  # x + F(x) + F(F(x)): one add of three
-    assert [ir.node(poly2.graph, i).name for i in ir.inputs(poly2.graph, add.id)] == ["p.F.0.bn2", "p.F.1.bn2", "input"]
+    assert [poly2.graph.node(i).name for i in poly2.graph.inputs(add.id)] == ["p.F.0.bn2", "p.F.1.bn2", "input"]
     mpoly2 = archdsl.loads(poly_net("p: poly { F: unit_f(8)  G: unit_f(8) }"))
     two_way = archdsl.loads(poly_net("p: multi_residual { F: unit_f(8)  G: unit_f(8) }"))
     assert mpoly2.params == two_way.params == 2 * f.params
     assert mpoly2.macs == two_way.macs == 2 * f.macs
     g = node_named(mpoly2, "p.G.conv1")  # G applies to F's output; in 2-way to x
-    assert ir.node(mpoly2.graph, ir.inputs(mpoly2.graph, g.id)[0]).name == "p.F.bn2"
+    assert mpoly2.graph.node(mpoly2.graph.inputs(g.id)[0]).name == "p.F.bn2"
     g = node_named(two_way, "p.G.conv1")
-    assert ir.node(two_way.graph, ir.inputs(two_way.graph, g.id)[0]).name == "input"
+    assert two_way.graph.node(two_way.graph.inputs(g.id)[0]).name == "input"
 
 
 def test_polynet_small_stages():
@@ -101,17 +101,17 @@ def test_verify_checks_the_owner():
     arch = archdsl.loads("arch t\ninput 8x8x8\nnetwork {\n  c: conv(8, 3, padding=1) x 2 shared\n  d: conv(8, 3, padding=1)\n}\n")
     g = arch.graph
     nid = node_named(arch, "c.1").id
-    good = g.nodes[nid]["node"]
+    good = g.node(nid)
     for owner, message in (("nowhere", "which does not exist"), ("d", "comes after it")):
-        g.nodes[nid]["node"] = dataclasses.replace(good, shared_with=owner)
+        g.replace(nid, dataclasses.replace(good, shared_with=owner))
         with pytest.raises(ir.IRError, match=message):
             ir.verify(g)
-    g.nodes[nid]["node"] = good
+    g.replace(nid, good)
     d = node_named(arch, "d")
-    g.nodes[d.id]["node"] = dataclasses.replace(d, op=dataclasses.replace(d.op, kernel=(1, 1)), shared_with="c.0")
+    g.replace(d.id, dataclasses.replace(d, op=dataclasses.replace(d.op, kernel=(1, 1)), shared_with="c.0"))
     with pytest.raises(ir.IRError, match="has a different op"):
         ir.verify(g)
-    g.nodes[d.id]["node"] = dataclasses.replace(d, shared_with="c.1")
+    g.replace(d.id, dataclasses.replace(d, shared_with="c.1"))
     with pytest.raises(ir.IRError, match="is itself shared"):
         ir.verify(g)
 
@@ -124,7 +124,7 @@ def test_yaml_shared_repetition(spec_file):
                                "t.yaml"))
     c = archdsl.load(spec_file("arch: t\ninput: 4x8x8\nnetwork:\n  - s: '{ conv(4, 3, padding=1) relu } x 3 shared'\n", "u.yaml"))
     assert graph_signature(a) == graph_signature(b) == graph_signature(c)
-    assert [ir.node(b.graph, n).shared_with for n in ir.topo_order(b.graph)] == [None, None, None, "s.0.0", None, "s.0.0", None]
+    assert [b.graph.node(n).shared_with for n in b.graph.order] == [None, None, None, "s.0.0", None, "s.0.0", None]
 
 
 def test_copies_that_differ_are_refused(cli, spec_file):

@@ -8,7 +8,7 @@ from archdsl.passes import state_layout
 
 def nodes(arch):
     g = arch.graph
-    return {ir.node(g, n).name: (ir.node(g, n), arch.shapes[n]) for n in g.nodes}
+    return {g.node(n).name: (g.node(n), arch.shapes[n]) for n in g}
 
 
 def test_stn_small_shapes_and_params():
@@ -20,7 +20,7 @@ def test_stn_small_shapes_and_params():
     assert theta[0].op.init == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # starts as the identity transform
     assert (sample[0].op.mode, sample[0].op.padding_mode, sample[0].op.align_corners) == ("bilinear", "zeros", False)
     g = arch.graph  # the sampler reads the input image and the grid
-    assert [ir.node(g, i).name for i in ir.inputs(g, sample[0].id)] == ["input", "stn.grid"]
+    assert [g.node(i).name for i in g.inputs(sample[0].id)] == ["input", "stn.grid"]
     assert by_name["stn.localization.4"][1] == (10, 3, 3)
     localisation = (8 * 49 + 8) + (10 * 8 * 25 + 10) + (90 * 32 + 32) + (32 * 6 + 6)
     classifier = (10 * 25 + 10) + (20 * 10 * 25 + 20) + (320 * 50 + 50) + (50 * 10 + 10)

@@ -33,6 +33,7 @@ def test_logits_equal_torchvision_fixture(name):
     finally:
         torch.set_num_threads(threads)
     first = torch.tensor(ref["logits_first_row_first_10"], dtype=torch.float64)
-    assert (logits[0, :10] - first).abs().max().item() <= 1e-5
+    scale = max(first.abs().max().item(), 1.0)  # float32 sums of ~10^4 terms: error relative to the output's size
+    assert (logits[0, :10] - first).abs().max().item() <= 1e-5 * scale
     assert abs(logits.sum().item() - ref["logits_sum"]) <= 1e-5 * ref["logits_abs_sum"]
     assert abs(logits.abs().sum().item() - ref["logits_abs_sum"]) <= 1e-5 * ref["logits_abs_sum"]

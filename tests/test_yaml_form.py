@@ -5,8 +5,8 @@ from archdsl import ir
 
 def graph_signature(arch):
     g = arch.graph
-    nodes = [(ir.node(g, n).name, ir.node(g, n).op, arch.shapes[n]) for n in ir.topo_order(g)]
-    edges = sorted((ir.node(g, a).name, ir.node(g, b).name, d["index"]) for a, b, d in g.edges(data=True))
+    nodes = [(g.node(n).name, g.node(n).op, arch.shapes[n]) for n in g.order]
+    edges = sorted((g.node(a).name, g.node(b).name, i) for b in g.order for i, a in enumerate(g.inputs(b)))
     mods = sorted((m.name, m.kind, m.template) for m in arch.modules.values() if m.name)
     return nodes, edges, mods
 
@@ -29,7 +29,7 @@ def test_yaml_overrides_like_arch():
 def test_yaml_spans_point_into_the_yaml_file():
     arch = archdsl.load("examples/cifar_resnet20.yaml")
     g = arch.graph
-    conv = next(ir.node(g, n) for n in g if ir.node(g, n).name == "layer2.0.conv1")
+    conv = next(g.node(n) for n in g if g.node(n).name == "layer2.0.conv1")
     text = open("examples/cifar_resnet20.yaml").read().splitlines()
     line = text[conv.span.line - 1]
     assert line[conv.span.column - 1:].startswith("conv(planes, 3, stride=stride")
@@ -62,5 +62,5 @@ network:
 """
     arch = archdsl.loads(text, format="yaml")
     assert arch.output_shape == (8 + 4, 8, 8)
-    names = [ir.node(arch.graph, n).name for n in ir.topo_order(arch.graph)]
+    names = [arch.graph.node(n).name for n in arch.graph.order]
     assert "extra0" in names and "extra1" in names and "tail.1.0" in names

@@ -87,7 +87,7 @@ def fixture(name: str) -> dict:
 
 
 def nodes(arch):
-    return [ir.node(arch.graph, nid) for nid in ir.topo_order(arch.graph)]
+    return [arch.graph.node(nid) for nid in arch.graph.order]
 
 
 # ---------------------------------------------------------------- ImageNet
@@ -130,7 +130,7 @@ def test_xception_has_the_reference_tensors():
     assert mine == sorted(tuple(s) for _, s in fixture("xception")["state_dict"])
     depthwise = [n for n in nodes(arch) if n.kind == "conv" and n.op.groups > 1]
     assert len(depthwise) == 34  # one per separable conv
-    assert all(n.op.groups == n.op.out == arch.shapes[ir.inputs(arch.graph, n.id)[0]][0] for n in depthwise)
+    assert all(n.op.groups == n.op.out == arch.shapes[arch.graph.inputs(n.id)[0]][0] for n in depthwise)
 
 
 def test_resnext_two_forms_are_equal():
@@ -140,7 +140,7 @@ def test_resnext_two_forms_are_equal():
         assert branches.module_counts[stage].params == grouped.module_counts[stage].params
         assert branches.module_counts[stage].macs == grouped.module_counts[stage].macs
     assert branches.depth == grouped.depth == 50
-    adds = [n for n in nodes(branches) if n.kind == "add" and len(ir.inputs(branches.graph, n.id)) == 32]
+    adds = [n for n in nodes(branches) if n.kind == "add" and len(branches.graph.inputs(n.id)) == 32]
     assert len(adds) == 16  # one 32-way sum per bottleneck
     assert not any(n.kind == "conv" and n.op.groups > 1 for n in nodes(branches))
 
@@ -184,7 +184,7 @@ def test_preact_resnet_depth_and_clean_identity_path(name, depth):
     adds = {n.id for n in nodes(arch) if n.kind == "add"}
     assert len(adds) == (depth - 2) // 3
     for nid in adds:  # nothing after the add but the next unit (full pre-activation)
-        assert all(ir.node(arch.graph, s).kind in ("bn", "conv", "add") for s in arch.graph.successors(nid))
+        assert all(arch.graph.node(s).kind in ("bn", "conv", "add") for s in arch.graph.consumers(nid))
 
 
 def test_preact_resnet1001_with_and_without_bn_params():

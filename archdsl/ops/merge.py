@@ -1,13 +1,14 @@
-"""Multi-input ops: the joins of residual, parallel, dense and fractal structures.
+"""Multi-input ops: the joins of residual, parallel, dense and gate structures.
 
-Inputs are ordered (edge `index` in the IR): for `concat` the order is the
-channel order of the result.
+Inputs are ordered (the IR keeps each node's inputs in order): for `concat`
+the order is the channel order of the result; for `mul`, input 0 carries the
+data and the others gate it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Op, ShapeError, fmt, numel, register
+from .base import Merge, Op, ShapeError, Traits, fmt, numel, register
 
 
 def _same_shapes(kind: str, inputs):
@@ -21,8 +22,10 @@ def _same_shapes(kind: str, inputs):
 @dataclass(frozen=True)
 class _Elementwise(Op):
     family = "merge"
+    TRAITS = Traits(merge=Merge.SUM, fresh_output=True)
     min_inputs = 2
     max_inputs = None
+    ELEMENTWISE_DOC = "(n-1) per output element"
 
     def infer(self, inputs):
         return _same_shapes(self.kind, inputs)
@@ -34,17 +37,21 @@ class _Elementwise(Op):
 @register
 @dataclass(frozen=True)
 class Add(_Elementwise):
-    """Elementwise sum (residual merge)."""
+    """Elementwise sum (a residual join). Made by residual, multi_residual, poly and `parallel(merge=add)`."""
 
     kind = "add"
+    TRAITS = Traits(merge=Merge.SUM, fresh_output=True, inplace=True)
+    EXAMPLE = "residual(after=none) { conv(4, 3, padding=1) }"
 
 
 @register
 @dataclass(frozen=True)
 class Mean(_Elementwise):
-    """Elementwise mean (FractalNet's join)."""
+    """Elementwise mean. Made by `parallel(merge=mean)`."""
 
     kind = "mean"
+    EXAMPLE = "parallel(merge=mean) { conv(4, 1) conv(4, 3, padding=1) }"
+    ELEMENTWISE_DOC = "n per output element (n-1 adds and a scale)"
 
     def extra_ops(self, inputs, out):
         return len(inputs) * numel(out)
@@ -53,28 +60,34 @@ class Mean(_Elementwise):
 @register
 @dataclass(frozen=True)
 class Max(_Elementwise):
-    """Elementwise maximum."""
+    """Elementwise maximum. Made by `parallel(merge=max)`."""
 
     kind = "max"
+    EXAMPLE = "parallel(merge=max) { conv(4, 1) conv(4, 3, padding=1) }"
 
 
 @register
 @dataclass(frozen=True)
 class Mul(_Elementwise):
-    """Elementwise product (gates)."""
+    """Elementwise product: input 0 gated by the others. Made by `parallel(merge=mul)` and gated residuals."""
 
     kind = "mul"
+    TRAITS = Traits(merge=Merge.GATE, fresh_output=True)
+    EXAMPLE = "parallel(merge=mul) { identity { conv(4, 1) sigmoid } }"
 
 
 @register
 @dataclass(frozen=True)
 class Concat(Op):
-    """Concatenation along channels (features for flat inputs), in input order."""
+    """Concatenation along channels (features for flat inputs), in input order. Made by parallel and dense."""
 
     kind = "concat"
     family = "merge"
+    TRAITS = Traits(merge=Merge.SUM, fresh_output=True)
     min_inputs = 1
     max_inputs = None
+    EXAMPLE = "parallel { conv(3, 1) conv(2, 3, padding=1) }"
+    ELEMENTWISE_DOC = "1 per output element (a copy)"
 
     def infer(self, inputs):
         first = inputs[0]

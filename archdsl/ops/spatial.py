@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import ArgSpec, Op, ShapeError, boolean, fmt, numel, pair, positive_int, register, spatial
+from .args import ArgSpec, boolean, pair, positive_int
+from .base import Merge, Op, ShapeError, Traits, fmt, numel, register
+from .windows import spatial
 
 IDENTITY_THETA = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
@@ -26,7 +28,12 @@ class AffineTheta(Op):
 
     kind = "affine_theta"
     family = "linear"
-    weight_layer = True
+    TRAITS = Traits(weight_layer=True, fresh_output=True)
+    EXAMPLE = "affine_theta"
+    EXAMPLE_INPUT = (10,)
+    PARAMS_DOC = "6·F + 6"
+    ELEMENTWISE_DOC = "6 (the biases)"
+    INIT_JITTER = 0.05  # seeded test weights: near the identity, so sampling is exercised
     init: tuple[float, ...] = IDENTITY_THETA
 
     def infer(self, inputs):
@@ -46,6 +53,9 @@ class AffineTheta(Op):
     def extra_ops(self, inputs, out):
         return 6
 
+    def initial_value(self, suffix):
+        return self.init if suffix == "bias" else 0.0
+
     def describe(self):
         return "affine theta 2x3 (identity init)"
 
@@ -57,6 +67,10 @@ class AffineGrid(Op):
 
     kind = "affine_grid"
     family = "sample"
+    TRAITS = Traits(fresh_output=True)
+    EXAMPLE = "affine_grid([4, 3], align_corners=true)"
+    EXAMPLE_INPUT = (6,)
+    ELEMENTWISE_DOC = "6 per grid point"
     ARGS = (
         ArgSpec("size", pair(positive_int), None, True, "output height and width: s or [h, w]"),
         ArgSpec("align_corners", boolean, False),
@@ -83,6 +97,9 @@ class GridSample(Op):
 
     kind = "grid_sample"
     family = "sample"
+    TRAITS = Traits(merge=Merge.GATE, fresh_output=True)  # the grid steers the image's samples; adds no path
+    EXAMPLE = "spatial_transformer(size=4) { flatten linear(8) }"
+    ELEMENTWISE_DOC = "4 per output element (bilinear taps)"
     min_inputs = 2
     max_inputs = 2
     mode: str = "bilinear"  # bilinear | nearest

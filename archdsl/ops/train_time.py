@@ -15,22 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import (
-    REQUIRED,
-    ArgSpec,
-    Op,
-    ShapeError,
-    choice,
-    fmt,
-    number,
-    numel,
-    padding,
-    pair,
-    positive_int,
-    probability,
-    register,
-)
-from .layers import Conv
+from .args import REQUIRED, ArgSpec, choice, number, padding, pair, positive_int, probability
+from .base import Merge, Op, ShapeError, Traits, fmt, numel, register
+from .conv import Conv
 
 JOIN_MODES = ("mean", "sum", "max", "concat")
 DROP_PATH = ("none", "local", "global", "mix")
@@ -58,6 +45,9 @@ class Join(Op):
 
     kind = "join"
     family = "merge"
+    TRAITS = Traits(merge=Merge.SUM, fresh_output=True)
+    EXAMPLE = "fractal(columns=3, join=mean, drop=mix) { conv(4, 3, padding=1) relu }"
+    ELEMENTWISE_DOC = "mean: n, sum and max: n-1, concat: 1 per output element"
     min_inputs = 2
     max_inputs = None
     mode: str = "mean"
@@ -106,12 +96,18 @@ class StochasticDepth(Op):
 
     kind = "stochastic_depth"
     family = "reg"
+    TRAITS = Traits(scales_input=True, fresh_output=True, minor=True)
+    EXAMPLE = "stochastic_depth(0.8, mode=row)"
+    ELEMENTWISE_DOC = "1 per element"
     ARGS = (
         ArgSpec("survival", probability, REQUIRED, True, "probability that the branch is kept"),
         ArgSpec("mode", choice("batch", "row"), "batch", doc="draw per mini-batch or per sample"),
     )
     survival: float = 1.0
     mode: str = "batch"
+
+    def branch_survival(self):
+        return self.survival
 
     def extra_ops(self, inputs, out):
         return numel(out)
@@ -132,7 +128,10 @@ class Gate(Op):
 
     kind = "gate"
     family = "gate"
-    weight_layer = True
+    TRAITS = Traits(weight_layer=True)  # not a fresh output: sigmoid's backward reads it
+    EXAMPLE = "gate(4, 3, padding=1, bias_init=-1.0)"
+    PARAMS_DOC = "out·in·kh·kw + out"
+    ELEMENTWISE_DOC = "2 per output element (bias, sigmoid)"
     ARGS = (
         ArgSpec("out", positive_int, REQUIRED, True, "output channels"),
         ArgSpec("kernel", pair(positive_int), 1, True),
@@ -165,6 +164,9 @@ class Gate(Op):
     def extra_ops(self, inputs, out):
         return 2 * numel(out)  # bias, sigmoid
 
+    def initial_value(self, suffix):
+        return self.bias_init if suffix == "bias" else None
+
     def describe(self):
         k = self.kernel
         return f"gate {k[0]}x{k[1]}{'' if self.stride == (1, 1) else f'/{self.stride[0]}'}, {self.out}, b={self.bias_init:g}"
@@ -177,6 +179,9 @@ class OneMinus(Op):
 
     kind = "one_minus"
     family = "gate"
+    TRAITS = Traits(fresh_output=True)
+    EXAMPLE = "one_minus"
+    ELEMENTWISE_DOC = "1 per element"
 
     def extra_ops(self, inputs, out):
         return numel(out)

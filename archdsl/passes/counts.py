@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
-
-from .. import ir
-from ..ops import Shape
+from ..ir import Graph, NodeId, qualified_parent
+from ..ops import Shape, numel
 
 
 @dataclass(frozen=True)
@@ -24,43 +22,39 @@ class Counts:
     activations: int = 0  # output elements (without batch)
 
     def __add__(self, other: "Counts") -> "Counts":
-        return Counts(
-            self.params + other.params,
-            self.macs + other.macs,
-            self.extra_ops + other.extra_ops,
-            self.activations + other.activations,
-        )
+        return Counts(self.params + other.params, self.macs + other.macs, self.extra_ops + other.extra_ops,
+                      self.activations + other.activations)
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
 
 
-def count_nodes(g: nx.DiGraph, shapes: dict[ir.NodeId, Shape]) -> dict[ir.NodeId, Counts]:
-    result: dict[ir.NodeId, Counts] = {}
-    for nid in ir.topo_order(g):
-        op = ir.node(g, nid).op
-        ins = [shapes[p] for p in ir.inputs(g, nid)]
+def count_nodes(g: Graph, shapes: dict[NodeId, Shape]) -> dict[NodeId, Counts]:
+    result: dict[NodeId, Counts] = {}
+    for nid in g.order:
+        node = g.node(nid)
+        ins = [shapes[p] for p in g.inputs(nid)]
         out = shapes[nid]
-        size = 1
-        for d in out:
-            size *= d
         # a node that shares another's weights (ir.Node.shared_with) costs MACs, not params
-        params = 0 if ir.node(g, nid).shared_with else op.params(ins)
-        result[nid] = Counts(params, op.macs(ins, out), op.extra_ops(ins, out), size)
+        params = 0 if node.shared_with else node.op.params(ins)
+        result[nid] = Counts(params, node.op.macs(ins, out), node.op.extra_ops(ins, out), numel(out))
     return result
 
 
-def totals_by_module(g: nx.DiGraph, per_node: dict[ir.NodeId, Counts]) -> dict[str, Counts]:
+def totals_by_module(g: Graph, per_node: dict[NodeId, Counts]) -> dict[str, Counts]:
     """Sum of node counts for every module (its qualified name is a prefix of the node's)."""
-    totals: dict[str, Counts] = {name: Counts() for name in ir.modules(g)}
-    for nid, counts in per_node.items():
-        name = ir.node(g, nid).name
-        parent = ir.parent_name(name)
+    sums: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in g.modules}
+    for nid, c in per_node.items():
+        parent = qualified_parent(g.node(nid).name)
         while True:
-            if parent in totals:
-                totals[parent] = totals[parent] + counts
+            acc = sums.get(parent)
+            if acc is not None:
+                acc[0] += c.params
+                acc[1] += c.macs
+                acc[2] += c.extra_ops
+                acc[3] += c.activations
             if not parent:
                 break
-            parent = ir.parent_name(parent)
-    return totals
+            parent = qualified_parent(parent)
+    return {name: Counts(*acc) for name, acc in sums.items()}

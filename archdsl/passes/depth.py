@@ -4,15 +4,17 @@
 """
 from __future__ import annotations
 
-import networkx as nx
-
-from .. import ir
+from ..ir import Graph, NodeId
 
 
-def depth(g: nx.DiGraph) -> int:
-    longest: dict[ir.NodeId, int] = {}
-    for nid in ir.topo_order(g):
-        preds = ir.inputs(g, nid)
-        here = 1 if ir.node(g, nid).op.weight_layer else 0
-        longest[nid] = here + max((longest[p] for p in preds), default=0)
-    return longest[g.graph["output"]]
+def longest_paths(g: Graph) -> dict[NodeId, int]:
+    """Weight layers on the longest path from the input to each node."""
+    longest: dict[NodeId, int] = {}
+    for nid in g.order:
+        here = 1 if g.node(nid).op.weight_layer else 0
+        longest[nid] = here + max((longest[p] for p in g.inputs(nid)), default=0)
+    return longest
+
+
+def depth(g: Graph) -> int:
+    return longest_paths(g)[g.output]

@@ -13,120 +13,71 @@ shift by w is one integer shift.
       => 8 paths; modules passed 0,1,1,1,2,2,2,3: histogram_modules [1, 3, 3, 1]
                   weight layers   2,4,4,4,6,6,6,8: histogram_layers {2: 1, 4: 3, 6: 3, 8: 1}
 
+Which edges carry paths, and what closes a module, is what the elaborator
+recorded (ir.Graph.roles): a join's input is a BODY (the end of a branch
+body), a SKIP (a shortcut: the identity, a projection, a highway carry), or,
+at a gate (x * sigmoid(...), a spatial transformer's sampler), the DATA it
+modulates or the GATE that modulates it. A gate's modulating input carries no
+path: a gate never adds a path.
+
 Two units of length:
 
-layers   the weight layers on the path (ops with `weight_layer`: conv, linear),
-         projection shortcuts included.
+layers   the weight layers on the path (conv, linear), projection shortcuts included.
 modules  the branch bodies the path goes through (Veit et al. 2016's "residual
-         modules"). Let a *join* be a node with two or more inputs (add, concat,
-         mean, join, ...) and d its immediate dominator (the fork where the paths
-         that meet at the join split). An input edge u -> join is a *skip* if
-         u is d itself (the identity shortcut; DenseNet's direct connection)
-         or u is a shortcut node (op family `shortcut`, such as option A's
-         zero-padding, or a node inside a `shortcut` module: the projection),
-         or u is a join on the way from d (a highway net's carry x * (1 - T)).
-         Any other input edge u -> join *closes a body*, and u is a body's
-         last node. A path's length in modules is the number of body-closing
-         nodes on it. So a residual block counts 1 through its branch and 0
-         through its shortcut; an Inception module 1 through any branch; a
-         dense layer 1; PolyNet's x + F(x) + G(F(x)) 0, 1 and 2; a body nested
-         in another (a parallel inside a residual branch) counts once for each
-         body it closes.
+         modules"): the number of BODY inputs of joins (with two or more
+         inputs) the path arrives through. A residual block counts 1 through
+         its branch and 0 through its shortcut; an Inception module 1 through
+         any branch; a dense layer 1; PolyNet's x + F(x) + G(F(x)) 0, 1 and 2;
+         a body nested in another counts once for each body it closes.
+
+Exact statistics cost time and memory that grow with the number of nodes times
+the number of lengths times the bits of the counts; that cost is estimated
+first and a network past MAX_PATH_BITS is refused (a 30,000-block ResNet
+would need tens of gigabytes).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
 
-import networkx as nx
-
-from .. import ir
+from ..errors import ArchError
+from ..ir import Graph, NodeId, Role
 
 UNITS = ("modules", "layers")
+MAX_PATH_BITS = 2 * 10**10  # coefficient bits the dynamic programme may handle (~3 s on one core)
 
 
-# ---------------------------------------------------------------- graph structure
+# ---------------------------------------------------------------- which edges carry paths
 
 
-def immediate_dominators(g: nx.DiGraph) -> dict[ir.NodeId, ir.NodeId | None]:
-    """The immediate dominator of every node reachable from the input (the input's is None).
-
-    In a DAG taken in topological order the dominator-tree parent of a node is
-    the nearest common dominator of its inputs (Cooper, Harvey and Kennedy's
-    intersection, with topological positions as the order).
-    """
-    order = ir.topo_order(g)
-    position = {nid: i for i, nid in enumerate(order)}
-    idom: dict[ir.NodeId, ir.NodeId | None] = {g.graph["input"]: None}
-    for nid in order:
-        if nid in idom:
-            continue
-        preds = [p for p in g.pred[nid] if p in idom]
-        if not preds:
-            continue  # not reachable from the input
-        d = preds[0]
-        for p in preds[1:]:
-            while d != p:
-                while position[d] > position[p]:
-                    d = idom[d]
-                while position[p] > position[d]:
-                    p = idom[p]
-        idom[nid] = d
-    return idom
+def path_inputs(g: Graph, nid: NodeId) -> tuple[NodeId, ...]:
+    """The inputs of `nid` that paths continue through (all but a gate's modulating inputs)."""
+    ins = g.inputs(nid)
+    if len(ins) < 2 and nid not in g.joins:
+        return ins
+    return tuple(u for u, role in zip(ins, g.roles(nid)) if role is not Role.GATE)
 
 
-def shortcut_nodes(g: nx.DiGraph) -> set[ir.NodeId]:
-    """Nodes that make a shortcut path: op family `shortcut`, or inside a `shortcut` module."""
-    mods = ir.modules(g)
-    in_shortcut: dict[str, bool] = {}
+def body_ends(g: Graph) -> set[NodeId]:
+    """The last node of each branch body: a path arriving at a join through one has passed one more module."""
+    ends = set()
+    for nid in g.order:
+        ins = g.inputs(nid)
+        if len(ins) >= 2:
+            ends.update(u for u, role in zip(ins, g.roles(nid)) if role is Role.BODY)
+    return ends
 
-    def module_is_shortcut(name: str) -> bool:
-        if name not in in_shortcut:
-            module = mods.get(name)
-            own = module is not None and module.kind == "shortcut"
-            in_shortcut[name] = own or (bool(name) and module_is_shortcut(ir.parent_name(name)))
-        return in_shortcut[name]
 
-    found = set()
-    for nid in ir.topo_order(g):
-        node = ir.node(g, nid)
-        if node.op.family == "shortcut" or module_is_shortcut(ir.parent_name(node.name)):
-            found.add(nid)
+def skip_edges(g: Graph) -> set[tuple[NodeId, NodeId]]:
+    """Input edges of joins that are shortcuts (drawn dashed)."""
+    return {(u, nid) for nid in g.order for u, role in zip(g.inputs(nid), g.roles(nid)) if role is Role.SKIP}
+
+
+def shortcut_nodes(g: Graph) -> set[NodeId]:
+    """Nodes on a shortcut path: the recorded shortcuts of residual units, and shortcut ops (zero-padding)."""
+    found = {n for unit in g.units for n in unit.shortcut}
+    found.update(nid for nid in g.order if g.node(nid).op.traits.shortcut)
     return found
-
-
-def joins(g: nx.DiGraph) -> list[ir.NodeId]:
-    """Nodes with two or more inputs, in topological order."""
-    return [nid for nid in ir.topo_order(g) if len(g.pred[nid]) >= 2]
-
-
-def skip_edges(g: nx.DiGraph, idom: dict | None = None, shortcuts: set | None = None) -> set[tuple[ir.NodeId, ir.NodeId]]:
-    """Input edges of joins that skip a body: from the join's dominator, from a shortcut node,
-    or from a *carry* join (one that takes the same dominator directly, like a highway
-    network's x * (1 - T(x)) on its way to the add)."""
-    idom = immediate_dominators(g) if idom is None else idom
-    shortcuts = shortcut_nodes(g) if shortcuts is None else shortcuts
-    skips: set[tuple[ir.NodeId, ir.NodeId]] = set()
-    carries: set[ir.NodeId] = set()
-    for j in joins(g):
-        fork = idom.get(j)
-        for u in g.pred[j]:
-            if u == fork or u in shortcuts or (u in carries and idom.get(u) == fork):
-                skips.add((u, j))
-        if (fork, j) in skips:
-            carries.add(j)
-    return skips
-
-
-def body_edges(g: nx.DiGraph) -> set[tuple[ir.NodeId, ir.NodeId]]:
-    """Input edges of joins that close a branch body (every input edge of a join that is not a skip)."""
-    skips = skip_edges(g)
-    return {(u, j) for j in joins(g) for u in g.pred[j] if (u, j) not in skips}
-
-
-def body_ends(g: nx.DiGraph) -> set[ir.NodeId]:
-    """The last node of each branch body: a path through one has passed one more module."""
-    return {u for u, _ in body_edges(g)}
 
 
 # ---------------------------------------------------------------- results
@@ -230,36 +181,55 @@ def _mantissa_log2(n: int) -> float:
 # ---------------------------------------------------------------- the dynamic programme
 
 
-def path_stats(g: nx.DiGraph) -> PathStats:
+def path_stats(g: Graph) -> PathStats:
     """Count input-to-output paths and their lengths in both units (see the module docstring)."""
-    order = ir.topo_order(g)
-    source, sink = g.graph["input"], g.graph["output"]
-    counts: dict[ir.NodeId, int] = {}
+    order = g.order
+    source, sink = g.input, g.output
+    inputs = {nid: path_inputs(g, nid) for nid in order}
+    counts: dict[NodeId, int] = {}
     for nid in order:
-        counts[nid] = 1 if nid == source else sum(counts[p] for p in g.pred[nid])
+        counts[nid] = 1 if nid == source else sum(counts[p] for p in inputs[nid])
+    if counts[sink] == 0:
+        raise ArchError("no path leads from the input to the output", g.node(sink).span)
     digit_bits = 8 * ((max(counts.values()).bit_length() + 7) // 8)  # one coefficient never exceeds this
-
-    layer_nodes = {nid for nid in order if ir.node(g, nid).op.weight_layer}
-    by_modules = _packed_polynomial(g, order, source, sink, digit_bits, body_ends(g))
-    by_layers = _packed_polynomial(g, order, source, sink, digit_bits, layer_nodes)
-    return PathStats(
-        counts[sink],
-        Histogram("modules", _unpack(by_modules, digit_bits)),
-        Histogram("layers", _unpack(by_layers, digit_bits)),
-    )
+    layer_nodes = {nid for nid in order if g.node(nid).op.weight_layer}
+    ends = body_ends(g)
+    _check_cost(g, order, inputs, digit_bits, (ends, layer_nodes))
+    by_modules = _packed_polynomial(order, inputs, source, sink, digit_bits, ends)
+    by_layers = _packed_polynomial(order, inputs, source, sink, digit_bits, layer_nodes)
+    return PathStats(counts[sink], Histogram("modules", _unpack(by_modules, digit_bits)),
+                     Histogram("layers", _unpack(by_layers, digit_bits)))
 
 
-def _packed_polynomial(g, order, source, sink, bits: int, steps: set) -> int:
+def _check_cost(g: Graph, order, inputs, digit_bits: int, step_sets) -> None:
+    """Refuse, at the node where it happens, a network whose polynomials would pass MAX_PATH_BITS."""
+    total = 0
+    for steps in step_sets:
+        longest: dict[NodeId, int] = {}
+        for nid in order:
+            longest[nid] = max((longest[p] for p in inputs[nid]), default=0) + (nid in steps)
+            total += (longest[nid] + 1) * digit_bits
+            if total > MAX_PATH_BITS:
+                raise ArchError(
+                    f"exact path statistics of this network would handle over {MAX_PATH_BITS / 8e9:.1f} GB of "
+                    f"polynomial coefficients (paths of up to {longest[nid]} steps, counts of {digit_bits:,} bits) "
+                    "by this node already; archdsl refuses them (drop blocks with --drop, or lower the depth)",
+                    g.node(nid).span)
+
+
+def _packed_polynomial(order, inputs, source, sink, bits: int, steps: set) -> int:
     """The sink's length polynomial, packed; each node in `steps` adds 1 to the paths through it."""
-    poly: dict[ir.NodeId, int] = {}
-    waiting = {nid: len(g.succ[nid]) for nid in order}  # consumers not yet computed; frees memory early
+    poly: dict[NodeId, int] = {}
+    waiting: dict[NodeId, int] = dict.fromkeys(order, 0)  # consumers not yet computed; frees memory early
     for nid in order:
-        preds = g.pred[nid]
+        for p in inputs[nid]:
+            waiting[p] += 1
+    for nid in order:
+        preds = inputs[nid]
         if nid == source:
             acc = 1
         elif len(preds) == 1:
-            (p,) = preds
-            acc = poly[p]
+            acc = poly[preds[0]]
         else:
             acc = 0
             for p in preds:

@@ -4,23 +4,21 @@
 
 The elaborator already applies each op's shape rule as it builds a node (so
 its errors point at spec text); this pass recomputes every shape from the IR
-alone, for `verify`-style checks and for graphs changed by transforms.
+alone, for checks and for graphs changed by transforms.
 """
 from __future__ import annotations
 
-import networkx as nx
-
-from .. import ir
 from ..errors import ArchError
+from ..ir import Graph, NodeId
 from ..ops import Shape, ShapeError
 
 
-def infer_shapes(g: nx.DiGraph) -> dict[ir.NodeId, Shape]:
-    shapes: dict[ir.NodeId, Shape] = {}
-    for nid in ir.topo_order(g):
-        node = ir.node(g, nid)
+def infer_shapes(g: Graph) -> dict[NodeId, Shape]:
+    shapes: dict[NodeId, Shape] = {}
+    for nid in g.order:
+        node = g.node(nid)
         try:
-            shapes[nid] = node.op.infer([shapes[p] for p in ir.inputs(g, nid)])
+            shapes[nid] = node.op.infer([shapes[p] for p in g.inputs(nid)])
         except ShapeError as err:
             raise ArchError(f"{err} (in {node.name})", node.span) from None
     return shapes

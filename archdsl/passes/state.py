@@ -7,13 +7,11 @@ torchvision's for the specs that mirror it.
 """
 from __future__ import annotations
 
-import networkx as nx
-
-from .. import ir
+from ..ir import Graph, NodeId, qualified_parent
 from ..ops import Shape
 
 
-def state_layout(g: nx.DiGraph, shapes: dict[ir.NodeId, Shape]) -> list[tuple[str, Shape]]:
+def state_layout(g: Graph, shapes: dict[NodeId, Shape]) -> list[tuple[str, Shape]]:
     children: dict[str, list[str]] = {}
     own: dict[str, list[tuple[str, Shape]]] = {}
     seen: set[str] = set()
@@ -22,26 +20,24 @@ def state_layout(g: nx.DiGraph, shapes: dict[ir.NodeId, Shape]) -> list[tuple[st
         # register `name` and its ancestors in order of first appearance
         while name and name not in seen:
             seen.add(name)
-            parent = ir.parent_name(name)
+            parent = qualified_parent(name)
             children.setdefault(parent, []).append(name)
             name = parent
 
-    for nid in ir.topo_order(g):
-        node = ir.node(g, nid)
+    for nid in g.order:
+        node = g.node(nid)
         if node.shared_with:  # its tensors are the owner's, listed once under the owner's name
             continue
-        entries = node.op.state([shapes[p] for p in ir.inputs(g, nid)])
+        entries = node.op.state([shapes[p] for p in g.inputs(nid)])
         if not entries:
             continue
         attach(node.name)
         own[node.name] = [(f"{node.name}.{suffix}", shape) for suffix, shape in entries]
 
     layout: list[tuple[str, Shape]] = []
-
-    def walk(name: str):
+    stack = [""]
+    while stack:  # depth-first, children in order (iterative: nesting may be deep)
+        name = stack.pop()
         layout.extend(own.get(name, ()))
-        for child in children.get(name, ()):
-            walk(child)
-
-    walk("")
+        stack.extend(reversed(children.get(name, ())))
     return layout

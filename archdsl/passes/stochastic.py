@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
-
-from .. import ir
+from ..ir import Graph, NodeId
 
 
 @dataclass(frozen=True)
@@ -30,28 +28,22 @@ class StochasticDepthSummary:
     expected_depth: float
 
 
-def stochastic_depth_summary(g: nx.DiGraph) -> StochasticDepthSummary | None:
+def stochastic_depth_summary(g: Graph) -> StochasticDepthSummary | None:
     """None when the network has no stochastic depth."""
-    survivals = tuple(ir.node(g, nid).op.survival for nid in g.nodes if ir.node(g, nid).kind == "stochastic_depth")
+    keep = {nid: g.node(nid).op.branch_survival() for nid in g.order}
+    survivals = tuple(p for p in keep.values() if p is not None)
     if not survivals:
         return None
-    deepest: dict[ir.NodeId, int] = {}
-    expected: dict[ir.NodeId, float] = {}
-    for nid in ir.topo_order(g):
-        node = ir.node(g, nid)
-        here = 1 if node.op.weight_layer else 0
-        preds = ir.inputs(g, nid)
+    deepest: dict[NodeId, int] = {}
+    expected: dict[NodeId, float] = {}
+    for nid in g.order:
+        here = 1 if g.node(nid).op.weight_layer else 0
+        preds = g.inputs(nid)
         deepest[nid] = here + max((deepest[p] for p in preds), default=0)
-        terms = sorted(((expected[p], _keep(g, p)) for p in preds), reverse=True)
+        terms = sorted(((expected[p], 1.0 if keep[p] is None else keep[p]) for p in preds), reverse=True)
         value, none_kept = 0.0, 1.0
-        for depth, keep in terms:
-            value += depth * keep * none_kept
-            none_kept *= 1.0 - keep
+        for depth, kept in terms:
+            value += depth * kept * none_kept
+            none_kept *= 1.0 - kept
         expected[nid] = here + value
-    out = g.graph["output"]
-    return StochasticDepthSummary(len(survivals), sum(survivals), survivals, deepest[out], expected[out])
-
-
-def _keep(g: nx.DiGraph, nid: ir.NodeId) -> float:
-    node = ir.node(g, nid)
-    return node.op.survival if node.kind == "stochastic_depth" else 1.0
+    return StochasticDepthSummary(len(survivals), sum(survivals), survivals, deepest[g.output], expected[g.output])

@@ -1,0 +1,343 @@
+"""The elaborator's core: scopes, items, repetitions, layer and block calls, budgets.
+
+    network { conv1: conv(16, 3)  layer1: basic(16) x 2 }
+      ->  input -> conv1 -> layer1.0.conv1 -> ... -> layer1.0.add -> layer1.1.conv1 -> ...
+
+Each node's shape is inferred as it is created, so a structure can look at
+shapes (`shortcut=auto`) and every error points at the spec text that made the
+node. Structures (residual, parallel, fractal, ...) are built by their modules
+in structures/; this file dispatches to them.
+
+Budgets are checked before the work, not after: the first copy of a
+repetition or loop is built, then the whole is estimated from it and refused
+when it would pass MAX_NODES nodes or MAX_WORK steps (also for empty bodies);
+block calls nest at most MAX_CALL_DEPTH deep (so a recursive block needs an
+`if` that stops it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ArchError, Span, suggest
+from ..ir import BlockInfo, Graph, Module, Node, RepeatInfo
+from ..ops import REGISTRY, Op, Shape, ShapeError, fmt
+from ..ops.args import REQUIRED, ArgSpec
+from ..syntax import ast as A
+from ..values import is_int, show, type_name
+from .binder import Deferred, bind, fill_defaults
+from .evaluator import evaluate
+from .names import Names, check_name
+from .params import global_scope, input_shape
+from .sharing import shared_copy
+from .structures import STRUCTURES, Call, Pending, empty_branch
+
+MAX_REPEAT = 100_000  # one repetition or loop
+MAX_NODES = 200_000  # the whole graph
+MAX_WORK = 2_000_000  # nodes, modules and item applications together (empty bodies cost too)
+MAX_ELEMENTS = 1 << 40  # one activation tensor (without batch)
+MAX_CALL_DEPTH = 48  # block calls inside block calls (recursion included)
+
+
+@dataclass(eq=False)
+class SharedGroup:
+    """The copies of one `x n shared` repetition: copy 0's nodes, in creation order."""
+
+    nodes: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SharedCopy:
+    """Copy `index` of a shared repetition (yielded by `applications` in place of the unit)."""
+
+    unit: A.Unit
+    group: SharedGroup
+    index: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit to elaborate: what, in which scope and namespace, under which name."""
+
+    unit: object
+    scope: dict
+    names: Names
+    explicit: str | None
+    span: Span
+
+
+class Elaborator:
+    def __init__(self, program: A.Program, overrides: dict | None = None, input_shape: Shape | None = None):
+        self.program = program
+        self.overrides = dict(overrides or {})
+        self.input_override = input_shape
+        self.g = Graph(program.name)
+        self.shapes: dict[int, Shape] = {}
+        self.config: dict[str, object] = {}
+        self.block_stack: list[str] = []
+        self.pending_stride: Pending | None = None
+        self.global_scope: dict = {}
+        self.state: dict[str, object] = {}  # each structure's own bookkeeping, by keyword
+        self.work = 0
+
+    # ---------------------------------------------------------------- entry
+
+    def run(self) -> Graph:
+        scope = self.global_scope = global_scope(self)
+        shape = input_shape(self, scope)
+        decl = self.program.input
+        span = decl.span if decl else Span(self.program.main_path, 1, 1)
+        nid = self.add(REGISTRY["input"](shape=shape), "input", span, [])
+        self.g.input = self.g.output = nid
+        out = self.sequence(self.program.network, nid, scope, Names(""))
+        for s in STRUCTURES.values():
+            s.finish(self)
+        self.g.output = out
+        return self.g
+
+    # ---------------------------------------------------------------- graph building
+
+    def add(self, op: Op, name: str, span: Span, inputs: list[int]) -> int:
+        """Create a node: resolve the op's shape-dependent attributes, infer its shape, check the budgets."""
+        if len(set(inputs)) != len(inputs):
+            raise ArchError(f"{op.kind} would take the same tensor twice (an empty branch passes its input on "
+                            f"unchanged; write `identity` for an identity branch) (in {name})", span)
+        in_shapes = [self.shapes[i] for i in inputs]
+        try:
+            op = op.resolve(in_shapes)
+            shape = op.infer(in_shapes)
+        except ShapeError as err:
+            raise ArchError(f"{err} (in {name})", span) from None
+        if any(d <= 0 for d in shape):
+            shown = ", ".join(fmt(s) for s in in_shapes) or "no input"
+            raise ArchError(f"{op.kind} gives an empty output {fmt(shape)} from {shown} (in {name})", span)
+        total = 1
+        for d in shape:
+            total *= d
+        if total > MAX_ELEMENTS:
+            raise ArchError(f"{op.kind} output {fmt(shape)} is absurdly large ({total:,} elements)", span)
+        if len(self.shapes) >= MAX_NODES:
+            raise ArchError(f"the network has more than {MAX_NODES:,} nodes (archdsl's limit)", span)
+        self.tick()
+        nid = len(self.shapes)
+        self.g.add(Node(nid, name, op, span), inputs)
+        self.shapes[nid] = shape
+        return nid
+
+    def op(self, kind: str, names: Names, base: str, span: Span, inputs: list[int], **attributes) -> int:
+        """A node the structure adds itself, under a readable name (`add`, `relu_out`, `downsample`)."""
+        return self.add(REGISTRY[kind](**attributes), names.qualify(names.auto(base, span)), span, inputs)
+
+    def module(self, name: str, kind: str, span: Span, info=None) -> None:
+        self.tick()
+        self.g.modules[name] = Module(name, kind, span, info)
+
+    def tick(self, amount: int = 1) -> None:
+        self.work += amount
+        if self.work > MAX_WORK:
+            raise ArchError(f"elaboration passed {MAX_WORK:,} steps (nodes, modules and item applications): "
+                            "the spec expands to more than archdsl builds")
+
+    # ---------------------------------------------------------------- bodies
+
+    def applications(self, seq: A.Sequence, scope: dict, names: Names):
+        """Flatten a body into Steps: loops, conditionals and unnamed repetitions splice their items in;
+        a named repetition becomes a container whose copies are named 0..n-1."""
+        for item in seq.items:
+            self.tick()
+            unit = item.unit
+            explicit = self.item_name(item, scope)
+            count = self.repeat_count(item, scope) if item.repeat is not None else None
+            if isinstance(unit, (A.ForLoop, A.IfItems)) and count is None:
+                target = names
+                if explicit is not None:
+                    target = names.child(names.claim(explicit, item.span))
+                    self.module(target.prefix, "sequence", item.span)
+                yield from self.control(unit, scope, target)
+            elif count is None:
+                yield Step(unit, scope, names, explicit, item.span)
+            elif explicit is not None:
+                inner = names.child(names.claim(explicit, item.span))
+                template = unit.name if isinstance(unit, A.Call) else None
+                self.module(inner.prefix, "repeat", item.span, RepeatInfo(count, template))
+                for i, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
+                    yield Step(copy, scope, inner, str(i), item.span)
+            else:
+                for _, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
+                    yield Step(copy, scope, names, None, item.span)
+
+    def estimated(self, iterable, count: int, span: Span):
+        """Yield (i, x) from `iterable`; after the first, refuse if all `count` would pass the budgets."""
+        start_work, start_nodes = self.work, len(self.shapes)
+        for i, x in enumerate(iterable):
+            if i == 1:
+                self.check_estimate(self.work - start_work, len(self.shapes) - start_nodes, count - 1, span)
+            yield i, x
+
+    def check_estimate(self, work: int, nodes: int, remaining: int, span: Span) -> None:
+        if len(self.shapes) + nodes * remaining > MAX_NODES:
+            raise ArchError(f"this would make about {len(self.shapes) + nodes * remaining:,} nodes; archdsl builds "
+                            f"at most {MAX_NODES:,}", span)
+        if self.work + max(work, 1) * remaining > MAX_WORK:
+            raise ArchError(f"this would take about {self.work + max(work, 1) * remaining:,} elaboration steps; "
+                            f"the limit is {MAX_WORK:,} (nested repetitions or loops that large are refused)", span)
+
+    def repeat_count(self, item: A.Item, scope) -> int:
+        count = evaluate(item.repeat, scope)
+        if not is_int(count) or count < 0:
+            raise ArchError(f"a repetition count must be a non-negative integer, got {show(count)}", item.repeat.span)
+        if count > MAX_REPEAT:
+            raise ArchError(f"repetition of {count:,} is absurd (limit {MAX_REPEAT:,})", item.repeat.span)
+        return count
+
+    def copies(self, item: A.Item, unit, count: int) -> list:
+        """The unit to elaborate for each copy of `item x count [shared]`."""
+        if not item.shared:
+            return [unit] * count
+        group = SharedGroup()
+        return [SharedCopy(unit, group, i, item.span) for i in range(count)]
+
+    def control(self, unit, scope, names):
+        if isinstance(unit, A.ForLoop):
+            values = evaluate(unit.iterable, scope)
+            if isinstance(values, dict):
+                values = tuple(values)
+            if not isinstance(values, tuple):
+                raise ArchError(f"a for loop needs a list, got {type_name(values)} {show(values)}", unit.iterable.span)
+            for _, value in self.estimated(values, len(values), unit.iterable.span):
+                self.tick()
+                yield from self.applications(unit.body, {**scope, unit.var: value}, names)
+        else:
+            cond = evaluate(unit.condition, scope)
+            if not isinstance(cond, bool):
+                raise ArchError(f"an if needs a condition (true/false), got {show(cond)}", unit.condition.span)
+            branch = unit.then if cond else unit.otherwise
+            if branch is not None:
+                yield from self.applications(branch, scope, names)
+
+    def item_name(self, item: A.Item, scope) -> str | None:
+        if item.name is None:
+            return None
+        return check_name(evaluate(item.name, scope), item.name.span)
+
+    def sequence(self, seq: A.Sequence, cur: int, scope: dict, names: Names) -> int:
+        for step in self.applications(seq, scope, names):
+            cur = self.unit(step, cur)
+        return cur
+
+    def branches(self, seq: A.Sequence, cur: int, scope: dict, names: Names, what: str) -> list[int]:
+        """Each item of `seq` applied to `cur`; an empty branch (one that returns `cur`) is an error."""
+        outs = []
+        for step in self.applications(seq, scope, names):
+            out = self.unit(step, cur)
+            if out == cur:
+                raise empty_branch(what, step.span)
+            outs.append(out)
+        return outs
+
+    # ---------------------------------------------------------------- units
+
+    def unit(self, step: Step, cur: int) -> int:
+        unit = step.unit
+        if isinstance(unit, A.Call):
+            if unit.name in self.program.blocks:
+                return self.block_call(unit, step, cur)
+            return self.layer_call(unit, step, cur)
+        if isinstance(unit, SharedCopy):
+            return shared_copy(self, unit, step, cur)
+        if isinstance(unit, A.Structure):
+            return self.structure(unit, step, cur)
+        # a sequence, or a repeated loop / conditional: each a container
+        inner = step.names.child(step.names.claim(step.explicit, step.span))
+        self.module(inner.prefix, "sequence", unit.span)
+        if isinstance(unit, A.Sequence):
+            return self.sequence(unit, cur, step.scope, inner)
+        for inner_step in self.control(unit, step.scope, inner):
+            cur = self.unit(inner_step, cur)
+        return cur
+
+    def structure(self, unit: A.Structure, step: Step, cur: int) -> int:
+        kind = STRUCTURES[unit.kind]
+        for a in unit.args:
+            if a.name is None:
+                listing = ", ".join(s.name for s in kind.arg_specs()) or "none"
+                raise ArchError(f"{unit.kind} takes keyword arguments only ({listing})", a.span)
+        specs = kind.arg_specs()
+        bound = bind(unit.args, specs, step.scope, unit.kind, unit.span, style="structure")
+        config = kind.Config(**fill_defaults(bound, specs, unit.kind, unit.span, style="structure"))
+        if unit.shortcut is not None and not kind.takes_shortcut:
+            raise ArchError(f"{unit.kind} takes no `shortcut {{ }}` body", unit.shortcut.span)
+        names = step.names
+        if step.explicit is not None or kind.container == "always":
+            names = names.child(names.claim(step.explicit, step.span))
+            self.module(names.prefix, unit.kind, unit.span)
+        return kind.build(self, Call(unit, config, bound.spans, names, step.scope), cur)
+
+    def layer_call(self, call: A.Call, step: Step, cur: int) -> int:
+        op_cls = REGISTRY.get(call.name)
+        if op_cls is None or op_cls.TRAITS.source:
+            layers = sorted(k for k, c in REGISTRY.items() if not c.TRAITS.source)
+            known = layers + sorted(self.program.blocks)
+            raise ArchError(f"unknown layer or block '{call.name}'{suggest(call.name, known)}", call.span,
+                            note="layers: " + ", ".join(layers))
+        if op_cls.min_inputs != 1 or op_cls.max_inputs != 1:
+            raise ArchError(f"'{call.name}' joins several inputs; it is made by residual, parallel or dense, "
+                            "not called directly", call.span)
+        what = f"layer '{call.name}'"
+        values = fill_defaults(bind(call.args, op_cls.ARGS, step.scope, what, call.span), op_cls.ARGS, what, call.span)
+        local = step.names.claim(step.explicit, step.span)
+        return self.add(op_cls(**values), step.names.qualify(local), call.span, [cur])
+
+    def block_call(self, call: A.Call, step: Step, cur: int) -> int:
+        block = self.program.blocks[call.name]
+        if len(self.block_stack) >= MAX_CALL_DEPTH:
+            chain = " -> ".join(self.block_stack[-4:] + [call.name])
+            raise ArchError(f"block calls nest more than {MAX_CALL_DEPTH} deep (... {chain}); a recursive block "
+                            "needs an `if` that stops it", call.span)
+        what = f"block '{call.name}'"
+        specs = tuple(ArgSpec(f.name, _as_is, Deferred(f.default) if f.default is not None else REQUIRED,
+                              positional=True) for f in block.formals)
+        bound = bind(call.args, specs, step.scope, what, call.span)
+        self.take_stage_stride(call, bound, {f.name for f in block.formals})
+        scope = {**self.input_facts(cur), **self.global_scope}
+        values = fill_defaults(bound, specs, what, call.span, scope)
+        local = step.names.claim(step.explicit, step.span)
+        inner = step.names.child(local)
+        self.module(inner.prefix, "block", call.span, BlockInfo(call.name, tuple(values.items())))
+        self.block_stack.append(call.name)
+        saved, self.pending_stride = self.pending_stride, None
+        try:
+            return self.sequence(block.body, cur, scope, inner)
+        except ArchError as err:
+            if err.note is None and err.span is not None and err.span != call.span:
+                err.note = f"in block '{call.name}', called at {call.span}"
+            raise
+        finally:
+            self.block_stack.pop()
+            self.pending_stride = saved
+
+    def input_facts(self, cur: int) -> dict:
+        """What a block sees of its input: `in_channels`, and `in_height`, `in_width` of a CxHxW map."""
+        shape = self.shapes[cur]
+        facts = {"in_channels": shape[0]}
+        if len(shape) == 3:
+            facts.update(in_height=shape[1], in_width=shape[2])
+        return facts
+
+    def take_stage_stride(self, call: A.Call, bound, formals: set[str]) -> None:
+        pending = self.pending_stride
+        if pending is None or pending.used:
+            return
+        pending.used = True
+        if "stride" not in formals:
+            raise ArchError(f"this stage passes stride to its first block, but block '{call.name}' has no "
+                            "'stride' parameter", call.span)
+        if "stride" in bound.values:
+            raise ArchError("stride is given both here and by the enclosing stage", call.span)
+        bound.values["stride"] = pending.stride
+
+
+def _as_is(value):
+    return value
+
+

@@ -1,0 +1,86 @@
+"""`verify(g)`: the IR's invariants, checked after every load and every transform (like torch.fx's lint).
+
+A failure is an `IRError`: a bug in archdsl, never in a spec (a spec's mistakes
+are `ArchError`s found while the graph is built).
+"""
+from __future__ import annotations
+
+from ..ops import REGISTRY
+from .graph import Graph
+from .records import Node, Role, qualified_parent
+
+
+class IRError(AssertionError):
+    """An invariant of the IR is broken: a bug in archdsl, never in a spec."""
+
+
+def verify(g: Graph) -> None:
+    names = _verify_nodes(g)
+    _verify_sharing(g, names)
+    _verify_records(g)
+    for name in g.modules:
+        if name and qualified_parent(name) not in g.modules:
+            raise IRError(f"module {name!r}: parent module missing")
+    if g.input not in g or g.output not in g:
+        raise IRError("graph input/output not set")
+
+
+def _verify_nodes(g: Graph) -> dict[str, int]:
+    seen: set[int] = set()
+    names: dict[str, int] = {}
+    for nid in g.order:
+        data = g.node(nid)
+        if not isinstance(data, Node) or data.id != nid:
+            raise IRError(f"node {nid} has no Node payload or a wrong id")
+        op = data.op
+        if REGISTRY.get(op.kind) is not type(op):
+            raise IRError(f"node {data.name}: op kind {op.kind!r} is not registered")
+        preds = g.inputs(nid)
+        if not all(p in seen for p in preds):
+            raise IRError(f"node {data.name}: creation order is not topological")
+        if len(preds) < op.min_inputs or (op.max_inputs is not None and len(preds) > op.max_inputs):
+            raise IRError(f"node {data.name}: {op.kind} has {len(preds)} inputs")
+        for p in dict.fromkeys(preds):
+            if nid not in g.consumers(p):
+                raise IRError(f"node {data.name}: not listed as a consumer of its input {g.node(p).name}")
+        if data.name in names:
+            raise IRError(f"duplicate qualified name {data.name!r}")
+        if data.name and data.name in g.modules:
+            raise IRError(f"{data.name!r} is both a node and a module")
+        if qualified_parent(data.name) not in g.modules:
+            raise IRError(f"node {data.name}: parent module {qualified_parent(data.name)!r} missing")
+        names[data.name] = nid
+        seen.add(nid)
+    return names
+
+
+def _verify_sharing(g: Graph, names: dict[str, int]) -> None:
+    for nid in g.order:
+        data = g.node(nid)
+        if data.shared_with is None:
+            continue
+        owner = names.get(data.shared_with)
+        if owner is None:
+            raise IRError(f"node {data.name}: shares the weights of {data.shared_with!r}, which does not exist")
+        owner_node = g.node(owner)
+        if owner_node.shared_with is not None:
+            raise IRError(f"node {data.name}: its owner {owner_node.name!r} is itself shared (chains are not allowed)")
+        if owner_node.op != data.op:
+            raise IRError(f"node {data.name}: shares weights with {owner_node.name!r} but has a different op")
+        if owner >= nid:
+            raise IRError(f"node {data.name}: its owner {owner_node.name!r} comes after it")
+
+
+def _verify_records(g: Graph) -> None:
+    for nid, join in g.joins.items():
+        if nid not in g or join.node != nid:
+            raise IRError(f"join record {nid} names no node of the graph")
+        if len(join.roles) != len(g.inputs(nid)):
+            raise IRError(f"join {g.node(nid).name}: {len(join.roles)} roles for {len(g.inputs(nid))} inputs")
+    for unit in g.units:
+        missing = [n for n in unit.nodes + (unit.fork, unit.skip) if n not in g]
+        if missing:
+            raise IRError(f"residual unit at node {unit.join}: nodes {missing} are not in the graph")
+        roles = dict(zip(g.inputs(unit.join), g.roles(unit.join)))
+        if roles.get(unit.skip) is not Role.SKIP:
+            raise IRError(f"residual unit {g.node(unit.join).name}: its shortcut is not a skip input of its join")

@@ -1,0 +1,155 @@
+"""The input, reshaping, fully connected layers, regularisers and option A's shortcut."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .args import REQUIRED, ArgSpec, boolean, number, positive_int, probability
+from .base import Op, Shape, ShapeError, Traits, fmt, numel, register
+from .windows import spatial
+
+
+@register
+@dataclass(frozen=True)
+class Input(Op):
+    """The network input; `shape` excludes the batch dimension. Made by `input 3x224x224`, not called."""
+
+    kind = "input"
+    family = "io"
+    TRAITS = Traits(source=True)
+    min_inputs = 0
+    max_inputs = 0
+    shape: Shape = (3, 224, 224)
+
+    def infer(self, inputs):
+        return self.shape
+
+    def describe(self):
+        return f"input {fmt(self.shape)}"
+
+
+@register
+@dataclass(frozen=True)
+class Flatten(Op):
+    """CxHxW -> C·H·W features."""
+
+    kind = "flatten"
+    family = "shape"
+    TRAITS = Traits(minor=True)
+    EXAMPLE = "flatten"
+
+    def infer(self, inputs):
+        return (numel(inputs[0]),)
+
+
+@register
+@dataclass(frozen=True)
+class Linear(Op):
+    """Fully connected layer over flat features: `linear(out, bias=true)`."""
+
+    kind = "linear"
+    family = "linear"
+    TRAITS = Traits(weight_layer=True, fresh_output=True)
+    ARGS = (ArgSpec("out", positive_int, REQUIRED, True), ArgSpec("bias", boolean, True))
+    EXAMPLE = "linear(5)"
+    EXAMPLE_INPUT = (12,)
+    PARAMS_DOC = "in·out (+out)"
+    ELEMENTWISE_DOC = "1 per output with a bias"
+    out: int
+    bias: bool = True
+
+    def infer(self, inputs):
+        if len(inputs[0]) != 1:
+            raise ShapeError(f"linear needs flat features, got {fmt(inputs[0])} (add `flatten` before it)")
+        return (self.out,)
+
+    def params(self, inputs):
+        return inputs[0][0] * self.out + (self.out if self.bias else 0)
+
+    def macs(self, inputs, out):
+        return inputs[0][0] * self.out
+
+    def state(self, inputs):
+        weight = ("weight", (self.out, inputs[0][0]))
+        return (weight, ("bias", (self.out,))) if self.bias else (weight,)
+
+    def extra_ops(self, inputs, out):
+        return self.out if self.bias else 0
+
+    def describe(self):
+        return f"linear {self.out}"
+
+
+@register
+@dataclass(frozen=True)
+class Dropout(Op):
+    """`dropout(p=0.5)`: zeroes elements with probability p and scales by 1/(1-p) in training; identity in eval."""
+
+    kind = "dropout"
+    family = "reg"
+    TRAITS = Traits(eval_identity=True, scales_input=True, minor=True)
+    ARGS = (ArgSpec("p", probability, 0.5, True),)
+    EXAMPLE = "dropout(0.3)"
+    p: float = 0.5
+
+    def describe(self):
+        return f"dropout {self.p:g}"
+
+
+@register
+@dataclass(frozen=True)
+class Identity(Op):
+    """The input, unchanged (an explicit identity branch)."""
+
+    kind = "identity"
+    family = "shape"
+    TRAITS = Traits(eval_identity=True, scales_input=True, minor=True)
+    EXAMPLE = "identity"
+
+
+@register
+@dataclass(frozen=True)
+class Scale(Op):
+    """Multiply by a constant: `scale(0.17)` (Inception-ResNet's residual scaling)."""
+
+    kind = "scale"
+    family = "merge"
+    TRAITS = Traits(scales_input=True, fresh_output=True)
+    ARGS = (ArgSpec("factor", number, REQUIRED, True),)
+    EXAMPLE = "scale(0.5)"
+    ELEMENTWISE_DOC = "1 per element"
+    factor: float = 1.0
+
+    def extra_ops(self, inputs, out):
+        return numel(out)
+
+    def describe(self):
+        return f"scale {self.factor:g}"
+
+
+@register
+@dataclass(frozen=True)
+class ZeroPadShortcut(Op):
+    """ResNet "option A" shortcut: `zeropad(out, stride=1)` subsamples by stride, zero-pads the channels to out.
+
+    The new channels are split evenly before and after the input's, as in the
+    common CIFAR implementation: F.pad(x[:, :, ::s, ::s], (0,0, 0,0, p, p)).
+    """
+
+    kind = "zeropad"
+    family = "shortcut"
+    TRAITS = Traits(shortcut=True)
+    ARGS = (ArgSpec("out", positive_int, REQUIRED, True), ArgSpec("stride", positive_int, 1))
+    EXAMPLE = "zeropad(8, stride=2)"
+    out: int
+    stride: int = 1
+
+    def infer(self, inputs):
+        c, h, w = spatial(inputs[0], "zeropad shortcut")
+        if self.out < c or (self.out - c) % 2:
+            raise ShapeError(
+                f"a zero-pad shortcut goes from {c} to {self.out} channels; it needs an even, non-negative increase"
+            )
+        return (self.out, -(-h // self.stride), -(-w // self.stride))  # x[:, :, ::s, ::s]
+
+    def describe(self):
+        return f"zero-pad shortcut /{self.stride}, {self.out}" if self.stride > 1 else f"zero-pad shortcut, {self.out}"

@@ -1,0 +1,186 @@
+"""Reading spec files and resolving imports into one Program.
+
+`import "family.arch"` is resolved relative to the importing file, then in each
+folder of the import path. An importing file's declarations override the
+imported ones of the same name (a thin `resnet50.arch` sets `param depth = 50`
+over the family's default). Import cycles and missing files are located errors.
+
+Imports are confined: the file found must lie inside the main spec's folder
+tree, archdsl's own `specs/` library, or a folder of the import path the user
+passed (`--import-path DIR`, `load(..., import_path=[...])`), after symbolic
+links and `..` are resolved; it must be a regular `.arch`/`.yaml`/`.yml` file
+of at most MAX_SPEC_BYTES. Anything else is an error at the `import` line that
+shows nothing of the file, so a spec from elsewhere cannot make archdsl read or
+echo `/etc/passwd`, `/proc/self/environ` or `/dev/zero`.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from . import ast as A
+from ..errors import ArchError, Span
+from .parser import parse_text
+from .yaml_form import parse_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+SPEC_SUFFIXES = (".arch",) + YAML_SUFFIXES
+MAX_SPEC_BYTES = 512 * 1024  # the largest spec in the library is ~5 KB
+LIBRARY = Path(__file__).resolve().parents[2] / "specs"  # the repository's spec library
+
+
+def parse_source(text: str, file: str, format: str) -> A.SpecFile:
+    if format == "yaml":
+        return parse_yaml(text, file)
+    if format == "arch":
+        return parse_text(text, file)
+    raise ArchError(f"unknown spec format {format!r}; expected 'arch' or 'yaml'")
+
+
+def format_of(path: str) -> str:
+    return "yaml" if path.lower().endswith(YAML_SUFFIXES) else "arch"
+
+
+def display(path: Path) -> str:
+    """A path as users wrote it: relative to the working directory where possible."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def check_text_size(text: str, what: str, span: Span | None = None) -> None:
+    if len(text) > MAX_SPEC_BYTES:
+        raise ArchError(f"{what} is {len(text):,} characters; a spec may have at most {MAX_SPEC_BYTES:,}", span)
+
+
+def read_text(path: Path, what: str, span: Span | None = None) -> str:
+    """The UTF-8 text of a regular spec file, at most MAX_SPEC_BYTES; a located error otherwise."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ArchError(f"cannot find {what} '{path}'", span) from None
+    except OSError as err:
+        raise ArchError(f"cannot read {what} '{path}': {err.strerror}", span) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ArchError(f"cannot read {what} '{path}': not a regular file", span)
+    if info.st_size > MAX_SPEC_BYTES:
+        raise ArchError(f"{what} '{path}' is {info.st_size:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}", span)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SPEC_BYTES + 1)
+    except OSError as err:
+        raise ArchError(f"cannot read {what} '{path}': {err.strerror}", span) from None
+    check_text_size(data, what, span)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ArchError(f"{what} '{path}' is not UTF-8 text (byte {err.start})", span) from None
+
+
+def read_file(path: str | Path, span: Span | None = None, what: str = "spec file") -> A.SpecFile:
+    p = Path(path)
+    text = read_text(p, what, span)
+    return parse_source(text, display(p), format_of(str(p)))
+
+
+class Imports:
+    """Where imports may come from: the roots they must lie in, and the folders searched."""
+
+    def __init__(self, main_dir: Path, import_path=()):
+        self.search = [Path(d).resolve() for d in import_path]
+        roots = [main_dir.resolve(), *self.search]
+        if LIBRARY.is_dir():
+            roots.append(LIBRARY)
+        self.roots = roots
+
+    def allowed(self, path: Path) -> bool:
+        return any(path == root or root in path.parents for root in self.roots)
+
+    def find(self, imp: A.Import, base_dir: Path) -> Path:
+        if "\0" in imp.path or not imp.path.lower().endswith(SPEC_SUFFIXES):
+            raise ArchError(f"cannot import '{_printable(imp.path)}': an import names a .arch, .yaml or .yml spec file",
+                            imp.span)
+        candidates = [(base_dir / imp.path).resolve()] + [(d / imp.path).resolve() for d in self.search]
+        inside = [c for c in candidates if self.allowed(c)]
+        for c in inside:
+            if c.exists():
+                return c
+        if not inside:
+            raise ArchError(
+                f"cannot import '{_printable(imp.path)}': it lies outside the spec's folder and archdsl's specs/ "
+                f"library (add its folder with --import-path DIR to allow it)", imp.span)
+        raise ArchError(f"cannot find imported file '{_printable(imp.path)}' (looked for {display(inside[0])})",
+                        imp.span)
+
+
+def _printable(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def load_program(path: str | Path, import_path=()) -> A.Program:
+    """Parse `path` (or standard input for "-") and everything it imports into one Program."""
+    if str(path) == "-":
+        import sys
+
+        text = sys.stdin.read(MAX_SPEC_BYTES + 1)
+        return program_from_text(text, "arch", "<stdin>", import_path)
+    root = read_file(path)
+    main = Path(path).resolve()
+    return resolve(root, main.parent, [main], Imports(main.parent, import_path))
+
+
+def program_from_text(text: str, format: str = "arch", name: str = "<string>", import_path=()) -> A.Program:
+    check_text_size(text, name)
+    spec = parse_source(text, name, format)
+    return resolve(spec, Path.cwd(), [], Imports(Path.cwd(), import_path))
+
+
+def resolve(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Imports) -> A.Program:
+    merged = _merge_into_empty(spec, base_dir, stack, imports)
+    name = spec.arch_name[0] if spec.arch_name else Path(spec.path).stem
+    if merged["network"] is None:
+        raise ArchError("the spec has no `network { ... }` (and imports none)", spec.span)
+    return A.Program(
+        name=name,
+        main_path=spec.path,
+        params=tuple(merged["params"].values()),
+        lets=tuple(merged["lets"].values()),
+        input=merged["input"],
+        blocks=merged["blocks"],
+        network=merged["network"],
+    )
+
+
+MAX_IMPORT_DEPTH = 32
+
+
+def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Imports) -> dict:
+    merged = {"params": {}, "lets": {}, "blocks": {}, "input": None, "network": None}
+    for imp in spec.imports:
+        target = imports.find(imp, base_dir)
+        if target in stack:
+            chain = " -> ".join(p.name for p in stack[stack.index(target) :] + [target])
+            raise ArchError(f"import cycle: {chain}", imp.span)
+        if len(stack) >= MAX_IMPORT_DEPTH:
+            raise ArchError(f"imports nest more than {MAX_IMPORT_DEPTH} files deep", imp.span)
+        imported = read_file(target, imp.span, "imported file")
+        _overlay(merged, _merge_into_empty(imported, target.parent, stack + [target], imports))
+    own = {
+        "params": {p.name: p for p in spec.params},
+        "lets": {x.name: x for x in spec.lets},
+        "blocks": {b.name: b for b in spec.blocks},
+        "input": spec.input,
+        "network": spec.network,
+    }
+    _overlay(merged, own)
+    return merged
+
+
+def _overlay(base: dict, top: dict) -> None:
+    for key in ("params", "lets", "blocks"):
+        base[key].update(top[key])  # dict keeps the first position, takes the new value
+    for key in ("input", "network"):
+        if top[key] is not None:
+            base[key] = top[key]

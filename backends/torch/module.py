@@ -1,0 +1,70 @@
+"""IR -> a torch nn.Module: in memory (`arch.to_torch()`) or as a standalone .py file.
+
+    arch = archdsl.load("specs/resnet50.arch")
+    model = arch.to_torch(seed=0)                  # nn.Module, initialised like torchvision
+    model.load_state_dict(torchvision_resnet50.state_dict())   # same names, same shapes
+
+    archdsl compile specs/resnet50.arch --target torch -o resnet50.py [--fuse-bn]
+
+Both paths run the same generated source (codegen.module_source): the
+in-memory class is that source compiled under a `<archdsl ...>` file name
+registered with linecache, so tracebacks and debuggers show the generated
+lines. `torch.manual_seed(n); Resnet50()` from the written file and
+`arch.to_torch(seed=n)` give identical weights.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import linecache
+
+import torch
+
+from archdsl.files import atomic_write
+from archdsl.targets import OutputOptions, TorchOptions
+
+from .codegen import module_source
+from .layers import fold_batchnorm
+
+_serial = itertools.count(1)
+
+
+def module_class(arch, fold_bn: bool = False) -> type[torch.nn.Module]:
+    """Compile the generated source for `arch` and return its module class."""
+    source, name = module_source(arch, fold_bn)
+    filename = f"<archdsl {arch.name}{' bn-folded' if fold_bn else ''} #{next(_serial)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict = {"__name__": f"archdsl_generated.{name}"}
+    exec(compile(source, filename, "exec"), namespace)  # generated from validated names only
+    return namespace[name]
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None):
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def build_module(arch, options: TorchOptions = TorchOptions(), weights: dict | None = None) -> torch.nn.Module:
+    """The spec as an nn.Module (see Architecture.to_torch)."""
+    with _seeded(options.seed):
+        model = module_class(arch)(zero_init_residual=options.zero_init_residual)
+    if weights is not None:
+        model.load_state_dict(weights)
+    if not options.fuse_bn:
+        return model
+    folded_cls = module_class(arch, fold_bn=True)
+    with _seeded(0):  # its own initialisation is overwritten; keep the caller's RNG untouched
+        folded = folded_cls()
+    folded.load_state_dict(fold_batchnorm(model.state_dict(), folded_cls.BN_FOLDS))
+    return folded.eval()
+
+
+def write(arch, path, options: TorchOptions = TorchOptions(), output: OutputOptions = OutputOptions()) -> None:
+    """`archdsl compile --target torch`: write the module's standalone source."""
+    source, _ = module_source(arch, fold_bn=options.fuse_bn)
+    atomic_write(path, source, follow_symlinks=output.follow_symlinks)
