@@ -196,6 +196,7 @@ def load(path: str | Path, *, input_shape: Shape | None = None, import_path=(), 
 
 
 def loads(text: str, format: str = "arch", *, input_shape: Shape | None = None, name: str = "<string>",
-          import_path=(), **params) -> Architecture:
-    """Load a spec from text (`format` is "arch" or "yaml"); imports resolve from the working directory."""
-    return _build(program_from_text(text, format, name, import_path), params, input_shape, None)
+          import_path=(), base_dir=None, **params) -> Architecture:
+    """Load a spec from text (`format` is "arch" or "yaml"); imports resolve from `base_dir` (default: the
+    working directory), confined to its tree, archdsl's specs/ and `import_path`."""
+    return _build(program_from_text(text, format, name, import_path, base_dir), params, input_shape, None)

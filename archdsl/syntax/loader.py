@@ -131,10 +131,13 @@ def load_program(path: str | Path, import_path=()) -> A.Program:
     return resolve(root, main.parent, [main], Imports(main.parent, import_path))
 
 
-def program_from_text(text: str, format: str = "arch", name: str = "<string>", import_path=()) -> A.Program:
+def program_from_text(text: str, format: str = "arch", name: str = "<string>", import_path=(),
+                      base_dir: str | Path | None = None) -> A.Program:
+    """A Program from spec text; its imports resolve from `base_dir` (default: the working directory)."""
     check_text_size(text, name)
     spec = parse_source(text, name, format)
-    return resolve(spec, Path.cwd(), [], Imports(Path.cwd(), import_path))
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    return resolve(spec, base, [], Imports(base, import_path))
 
 
 def resolve(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Imports) -> A.Program:
