@@ -17,7 +17,9 @@ import re
 import sys
 from pathlib import Path
 
+from .errors import ArchError
 from .ops import fmt
+from .report.generated import write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_SUFFIXES = (".arch", ".yaml", ".yml")
@@ -118,25 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare with the file instead of writing it")
     parser.add_argument("-o", "--output", default=str(ROOT / "docs" / "zoo.md"))
     args = parser.parse_args(argv)
-    from .errors import ArchError
-    from .files import atomic_write
-
     try:
         text = render()
     except ArchError as err:
         print(err.format(), file=sys.stderr)
         return 2
-    target = Path(args.output)
-    if args.check:
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != text:
-            print(f"{target} is out of date: run `python -m archdsl.zoo`", file=sys.stderr)
-            return 1
-        print(f"{target} is up to date")
-        return 0
-    atomic_write(target, text)
-    print(f"wrote {target} ({text.count(chr(10))} lines)")
-    return 0
+    return write_or_check(Path(args.output), text, args.check, "python -m archdsl.zoo")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,3 +68,86 @@ def test_overrides(cli, args, params, output):
 def test_input_override_errors(cli):
     code, _, err = cli("info", "specs/resnet50.arch", "--input", "3x-1x2")
     assert code == 2 and "--input expects CxHxW" in err
+
+
+# ---------------------------------------------------------------- every command honours every common option
+
+COMMANDS = {
+    "check": (),
+    "info": ("--json",),
+    "paths": ("--json",),
+    "compile": ("--target", "torch", "-o", "{tmp}/m.py"),
+    "render": ("-o", "{tmp}/m.dot"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_takes_every_common_option(cli, tmp_path, command):
+    extra = [a.format(tmp=tmp_path) for a in COMMANDS[command]]
+    code, _, err = cli(command, "specs/cifar/resnet20.arch", "-p", "depth=32", "--input", "3x64x64",
+                       "--drop", "layer2.1", "--import-path", tmp_path, *extra)
+    assert code == 0, err
+    code, _, err = cli(command, "specs/cifar/resnet20.arch", "--column", "99", *extra)
+    assert code == 2 and "<--column>:1:1: error: there is no fractal" in err, err
+
+
+def test_compare_honours_column_and_drop(cli):
+    code, _, err = cli("compare", "specs/cifar/fractalnet20.arch", "specs/cifar/fractalnet20.arch", "--column", "99")
+    assert code == 2 and "column 99 does not exist" in err
+    assert err.splitlines()[0].startswith("specs/families/fractalnet_cifar.arch:") and "^" in err
+    code, out, _ = cli("compare", "specs/cifar/resnet20.arch", "specs/cifar/resnet20.arch", "--drop", "layer1.0")
+    assert code == 0 and out.splitlines()[-1].startswith("equal")
+
+
+@pytest.mark.parametrize("option, value, fragment", [
+    ("-p", "depth", "-p expects NAME=VALUE"),
+    ("-p", "depth=" + "9" * 5000, "integer literal of 5,000 digits is too large"),
+    ("--input", "3x2", "--input expects CxHxW"),
+    ("--column", "-1", "--column expects a non-negative integer"),
+    ("--drop", "nowhere", "no block 'nowhere'"),
+])
+def test_option_mistakes_are_located_in_the_option(cli, option, value, fragment):
+    code, _, err = cli("info", "specs/cifar/resnet20.arch", option, value)
+    assert code == 2 and fragment in err and "Traceback" not in err, err
+    first, shown, caret = err.splitlines()[:3]
+    assert first.startswith("<") and ":1:" in first
+    assert shown.startswith("    1 | ") and value.partition("=")[2 if option == "-p" and "=" in value else 0][:40] in shown
+    assert caret.lstrip().startswith("| ") and "^" in caret
+
+
+def test_seed_must_be_a_non_negative_integer(cli, tmp_path):
+    code, _, err = cli("compile", "specs/cifar/resnet20.arch", "--target", "onnx", "--seed", "-1", "-o", tmp_path / "m.onnx")
+    assert code == 2 and "--seed expects a non-negative integer" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_word_is_a_string_parameter(cli, spec_file):
+    path = spec_file('arch t\nparam version = "1_0"\ninput 3x8x8\nnetwork { relu }\n')
+    assert cli("check", path, "-p", "version=1_1")[0] == 0
+    assert cli("check", path, "-p", 'version="1_1"')[0] == 0
+
+
+def test_version_and_standard_input(cli, monkeypatch, capsys):
+    import io
+    import sys
+
+    with pytest.raises(SystemExit) as done:
+        cli("--version")
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("archdsl ")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("arch t\ninput 3x8x8\nnetwork { conv(4, 3) }\n"))
+    code, out, err = cli("check", "-")
+    assert code == 0 and "112 params" in out, err
+
+
+def test_an_ascii_terminal_gets_no_traceback():
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run([sys.executable, "-m", "archdsl.cli", "info", "specs/cifar/resnet20.arch"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert "\\u2502" in proc.stdout or "|" in proc.stdout

@@ -38,11 +38,36 @@ class Bound:
         return self.spans.get(name, fallback)
 
 
+@dataclass(frozen=True)
+class _Signature:
+    """What binding needs of an ArgSpec tuple, computed once per tuple."""
+
+    by_name: dict
+    positional: list
+    defaults: dict  # name -> converted constant default (REQUIRED and Deferred ones left out)
+
+
+_SIGNATURES: dict[int, tuple[tuple, _Signature]] = {}
+
+
+def _signature(specs: tuple[ArgSpec, ...]) -> _Signature:
+    hit = _SIGNATURES.get(id(specs))
+    if hit is not None and hit[0] is specs:
+        return hit[1]
+    defaults = {s.name: (s.convert(s.default) if s.default is not None else None) for s in specs
+                if s.default is not REQUIRED and not isinstance(s.default, Deferred)}
+    sig = _Signature({s.name: s for s in specs}, [s for s in specs if s.positional], defaults)
+    if len(_SIGNATURES) > 4096:  # block templates of many loads: start afresh rather than grow
+        _SIGNATURES.clear()
+    _SIGNATURES[id(specs)] = (specs, sig)  # the tuple is kept alive, so its id is not reused
+    return sig
+
+
 def bind(args: tuple[A.Arg, ...], specs: tuple[ArgSpec, ...], scope: dict, what: str, span: Span,
          style: str = "layer") -> Bound:
     """Bind the given arguments (positional first, then keywords); defaults are filled by `fill_defaults`."""
-    by_name = {s.name: s for s in specs}
-    positional = [s for s in specs if s.positional]
+    sig = _signature(specs)
+    by_name, positional = sig.by_name, sig.positional
     bound = Bound()
     seen_keyword = False
     for arg in args:
@@ -91,16 +116,20 @@ def convert(spec: ArgSpec, raw, what: str, span: Span, style: str = "layer"):
 def fill_defaults(bound: Bound, specs: tuple[ArgSpec, ...], what: str, span: Span, scope: dict | None = None,
                   style: str = "layer") -> dict:
     """Every argument's value: given, else its default (a Deferred one is evaluated in `scope`, which grows)."""
+    defaults = _signature(specs).defaults
+    given = bound.values
+    if scope is None and len(given) + len(defaults) == len(specs):  # the common case: no required or lazy ones missing
+        return {spec.name: given[spec.name] if spec.name in given else defaults[spec.name] for spec in specs}
     values = {}
     for spec in specs:
-        if spec.name in bound.values:
-            values[spec.name] = bound.values[spec.name]
+        if spec.name in given:
+            values[spec.name] = given[spec.name]
+        elif spec.name in defaults:
+            values[spec.name] = defaults[spec.name]
         elif spec.default is REQUIRED:
             raise ArchError(f"{what} needs argument '{spec.name}'" + (f" ({spec.doc})" if spec.doc else ""), span)
-        elif isinstance(spec.default, Deferred):
-            values[spec.name] = convert(spec, evaluate(spec.default.expr, scope), what, spec.default.expr.span, style)
         else:
-            values[spec.name] = spec.convert(spec.default) if spec.default is not None else None
+            values[spec.name] = convert(spec, evaluate(spec.default.expr, scope), what, spec.default.expr.span, style)
         if scope is not None:
             scope[spec.name] = values[spec.name]
     return values

@@ -16,7 +16,9 @@ block calls nest at most MAX_CALL_DEPTH deep (so a recursive block needs an
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import ArchError, Span, suggest
 from ..ir import BlockInfo, Graph, Module, Node, RepeatInfo
@@ -33,7 +35,7 @@ from .structures import STRUCTURES, Call, Pending, empty_branch
 
 MAX_REPEAT = 100_000  # one repetition or loop
 MAX_NODES = 200_000  # the whole graph
-MAX_WORK = 2_000_000  # nodes, modules and item applications together (empty bodies cost too)
+MAX_WORK = 2_000_000  # nodes, their inputs, modules and item applications together (empty bodies cost too)
 MAX_ELEMENTS = 1 << 40  # one activation tensor (without batch)
 MAX_CALL_DEPTH = 48  # block calls inside block calls (recursion included)
 
@@ -55,8 +57,7 @@ class SharedCopy:
     span: Span
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One unit to elaborate: what, in which scope and namespace, under which name."""
 
     unit: object
@@ -79,6 +80,8 @@ class Elaborator:
         self.global_scope: dict = {}
         self.state: dict[str, object] = {}  # each structure's own bookkeeping, by keyword
         self.work = 0
+        self.op_memo: dict[tuple, Op] = {}
+        self.block_specs: dict[str, tuple[ArgSpec, ...]] = {}  # each template's formals as the binder reads them
 
     # ---------------------------------------------------------------- entry
 
@@ -89,7 +92,8 @@ class Elaborator:
         span = decl.span if decl else Span(self.program.main_path, 1, 1)
         nid = self.add(REGISTRY["input"](shape=shape), "input", span, [])
         self.g.input = self.g.output = nid
-        out = self.sequence(self.program.network, nid, scope, Names(""))
+        top = Names("", {"input": span})  # the input node's name is taken
+        out = self.sequence(self.program.network, nid, scope, top)
         for s in STRUCTURES.values():
             s.finish(self)
         self.g.output = out
@@ -99,29 +103,27 @@ class Elaborator:
 
     def add(self, op: Op, name: str, span: Span, inputs: list[int]) -> int:
         """Create a node: resolve the op's shape-dependent attributes, infer its shape, check the budgets."""
-        if len(set(inputs)) != len(inputs):
+        if len(inputs) > 1 and len(set(inputs)) != len(inputs):
             raise ArchError(f"{op.kind} would take the same tensor twice (an empty branch passes its input on "
                             f"unchanged; write `identity` for an identity branch) (in {name})", span)
-        in_shapes = [self.shapes[i] for i in inputs]
+        shapes = self.shapes
+        in_shapes = [shapes[i] for i in inputs]
         try:
             op = op.resolve(in_shapes)
             shape = op.infer(in_shapes)
         except ShapeError as err:
             raise ArchError(f"{err} (in {name})", span) from None
-        if any(d <= 0 for d in shape):
+        if shape and min(shape) <= 0:
             shown = ", ".join(fmt(s) for s in in_shapes) or "no input"
             raise ArchError(f"{op.kind} gives an empty output {fmt(shape)} from {shown} (in {name})", span)
-        total = 1
-        for d in shape:
-            total *= d
-        if total > MAX_ELEMENTS:
-            raise ArchError(f"{op.kind} output {fmt(shape)} is absurdly large ({total:,} elements)", span)
-        if len(self.shapes) >= MAX_NODES:
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise ArchError(f"{op.kind} output {fmt(shape)} is absurdly large ({math.prod(shape):,} elements)", span)
+        nid = len(shapes)
+        if nid >= MAX_NODES:
             raise ArchError(f"the network has more than {MAX_NODES:,} nodes (archdsl's limit)", span)
-        self.tick()
-        nid = len(self.shapes)
+        self.tick(1 + len(inputs))  # edges count: a dense block's concats grow quadratically
         self.g.add(Node(nid, name, op, span), inputs)
-        self.shapes[nid] = shape
+        shapes[nid] = shape
         return nid
 
     def op(self, kind: str, names: Names, base: str, span: Span, inputs: list[int], **attributes) -> int:
@@ -283,10 +285,17 @@ class Elaborator:
         if op_cls.min_inputs != 1 or op_cls.max_inputs != 1:
             raise ArchError(f"'{call.name}' joins several inputs; it is made by residual, parallel or dense, "
                             "not called directly", call.span)
-        what = f"layer '{call.name}'"
-        values = fill_defaults(bind(call.args, op_cls.ARGS, step.scope, what, call.span), op_cls.ARGS, what, call.span)
+        key = _call_key(call, step.scope)
+        op = self.op_memo.get(key) if key is not None else None
+        if op is None:
+            what = f"layer '{call.name}'"
+            values = fill_defaults(bind(call.args, op_cls.ARGS, step.scope, what, call.span), op_cls.ARGS, what,
+                                   call.span)
+            op = op_cls(**values)
+            if key is not None:
+                self.op_memo[key] = op  # the same call with the same values: one op instance (ops are frozen)
         local = step.names.claim(step.explicit, step.span)
-        return self.add(op_cls(**values), step.names.qualify(local), call.span, [cur])
+        return self.add(op, step.names.qualify(local), call.span, [cur])
 
     def block_call(self, call: A.Call, step: Step, cur: int) -> int:
         block = self.program.blocks[call.name]
@@ -295,8 +304,11 @@ class Elaborator:
             raise ArchError(f"block calls nest more than {MAX_CALL_DEPTH} deep (... {chain}); a recursive block "
                             "needs an `if` that stops it", call.span)
         what = f"block '{call.name}'"
-        specs = tuple(ArgSpec(f.name, _as_is, Deferred(f.default) if f.default is not None else REQUIRED,
-                              positional=True) for f in block.formals)
+        specs = self.block_specs.get(call.name)
+        if specs is None:
+            specs = self.block_specs[call.name] = tuple(
+                ArgSpec(f.name, _as_is, Deferred(f.default) if f.default is not None else REQUIRED, positional=True)
+                for f in block.formals)
         bound = bind(call.args, specs, step.scope, what, call.span)
         self.take_stage_stride(call, bound, {f.name for f in block.formals})
         scope = {**self.input_facts(cur), **self.global_scope}
@@ -339,5 +351,25 @@ class Elaborator:
 
 def _as_is(value):
     return value
+
+
+def _call_key(call: A.Call, scope: dict):
+    """(the call, its argument values): what decides the op a layer call makes; None if a value is unhashable."""
+    values = []
+    for arg in call.args:
+        expr = arg.value
+        if isinstance(expr, A.Literal):
+            values.append(expr.value)
+        elif isinstance(expr, A.NameRef) and expr.name not in scope:
+            values.append(("symbol", expr.name))  # a bare word, as the binder reads it; or its unknown-name error
+        else:
+            value = evaluate(expr, scope)
+            values.append((type(value), value))
+    key = (id(call), tuple(values))
+    try:
+        hash(key)
+    except TypeError:  # a map somewhere inside a list
+        return None
+    return key
 
 

@@ -18,11 +18,18 @@ from ..errors import ArchError, Span
 VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|0|[1-9][0-9]*")  # matched whole (fullmatch)
 
 
+_CHECKED: set[str] = set()  # names seen valid (specs repeat them: conv1, bn1, ...)
+
+
 def check_name(name, span: Span, what: str = "layer name") -> str:
+    if isinstance(name, str) and name in _CHECKED:
+        return name
     if not isinstance(name, str) or not VALID_NAME.fullmatch(name):
         shown = name.encode("unicode_escape").decode("ascii") if isinstance(name, str) else repr(name)
         raise ArchError(f"'{shown}' is not a valid {what} (letters, digits and _, not starting with a digit; "
                         "or a position such as 7, without leading zeros)", span)
+    if len(_CHECKED) < 100_000:
+        _CHECKED.add(name)
     return name
 
 

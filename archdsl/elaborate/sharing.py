@@ -13,7 +13,7 @@ from ..ops import fmt
 
 def shared_copy(e, copy, step, cur: int) -> int:
     start = len(e.shapes)
-    out = e.unit(replace(step, unit=copy.unit), cur)
+    out = e.unit(step._replace(unit=copy.unit), cur)
     created = list(range(start, len(e.shapes)))
     group = copy.group
     if copy.index == 0:

@@ -92,7 +92,7 @@ class Graph:
         self._nodes[nid] = node
         self._inputs[nid] = tuple(inputs)
         self._consumers[nid] = []
-        for src in dict.fromkeys(inputs):
+        for src in (inputs if len(inputs) < 2 else dict.fromkeys(inputs)):
             self._consumers[src].append(nid)
         self._nx = None
         return nid

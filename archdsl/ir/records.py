@@ -21,7 +21,7 @@ from ..ops import Op
 NodeId = int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     id: NodeId
     name: str  # qualified, e.g. "layer3.12.conv2"; state_dict prefix for weights

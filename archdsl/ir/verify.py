@@ -40,7 +40,7 @@ def _verify_nodes(g: Graph) -> dict[str, int]:
             raise IRError(f"node {data.name}: creation order is not topological")
         if len(preds) < op.min_inputs or (op.max_inputs is not None and len(preds) > op.max_inputs):
             raise IRError(f"node {data.name}: {op.kind} has {len(preds)} inputs")
-        for p in dict.fromkeys(preds):
+        for p in preds:
             if nid not in g.consumers(p):
                 raise IRError(f"node {data.name}: not listed as a consumer of its input {g.node(p).name}")
         if data.name in names:

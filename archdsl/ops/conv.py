@@ -17,6 +17,12 @@ from .base import Op, ShapeError, Traits, numel, register
 from .windows import kxk, spatial, stride_text, windowed_out
 
 CONV_TRAITS = Traits(weight_layer=True, takes_fold=True, fresh_output=True)
+WINDOW_ARGS = (  # the sliding-window arguments both convs take
+    ArgSpec("stride", pair(positive_int), 1, doc="s or [sh, sw]"),
+    ArgSpec("padding", padding, 0, doc="p, [ph, pw] or [top, bottom, left, right]"),
+    ArgSpec("dilation", pair(positive_int), 1),
+)
+KERNEL = ArgSpec("kernel", pair(positive_int), REQUIRED, True, "kernel size: k or [kh, kw]")
 
 
 @register
@@ -29,10 +35,8 @@ class Conv(Op):
     TRAITS = CONV_TRAITS
     ARGS = (
         ArgSpec("out", positive_int, REQUIRED, True, "output channels"),
-        ArgSpec("kernel", pair(positive_int), REQUIRED, True, "kernel size: k or [kh, kw]"),
-        ArgSpec("stride", pair(positive_int), 1, doc="s or [sh, sw]"),
-        ArgSpec("padding", padding, 0, doc="p, [ph, pw] or [top, bottom, left, right]"),
-        ArgSpec("dilation", pair(positive_int), 1),
+        KERNEL,
+        *WINDOW_ARGS,
         ArgSpec("groups", positive_int, 1, doc="the input channels must divide by it"),
         ArgSpec("bias", boolean, True),
     )
@@ -89,10 +93,8 @@ class DepthwiseConv(Op):
     family = "conv"
     TRAITS = CONV_TRAITS
     ARGS = (
-        ArgSpec("kernel", pair(positive_int), REQUIRED, True, "kernel size: k or [kh, kw]"),
-        ArgSpec("stride", pair(positive_int), 1, doc="s or [sh, sw]"),
-        ArgSpec("padding", padding, 0, doc="p, [ph, pw] or [top, bottom, left, right]"),
-        ArgSpec("dilation", pair(positive_int), 1),
+        KERNEL,
+        *WINDOW_ARGS,
         ArgSpec("multiplier", positive_int, 1, doc="output channels per input channel"),
         ArgSpec("bias", boolean, True),
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..ops import REGISTRY
 from ..ops.args import REQUIRED
 from ..values import show
+from .generated import write_or_check
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 
@@ -85,18 +86,8 @@ def render(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    current = DOC.read_text(encoding="utf-8")
-    text = render(current)
-    if "--check" in args:
-        if text != current:
-            print(f"{DOC}'s layer tables are out of date: run `python -m archdsl.report.layer_table`", file=sys.stderr)
-            return 1
-        return 0
-    from ..files import atomic_write
-
-    atomic_write(DOC, text)
-    print(f"wrote {DOC}")
-    return 0
+    text = render(DOC.read_text(encoding="utf-8"))
+    return write_or_check(DOC, text, "--check" in args, "python -m archdsl.report.layer_table")
 
 
 if __name__ == "__main__":  # pragma: no cover

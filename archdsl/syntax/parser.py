@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast as A
@@ -269,7 +269,16 @@ def _describe_expected(names) -> str:
     return ", ".join(words)
 
 
-def _syntax_error(err: UnexpectedInput, file: str, line_offset: int, column_offset: int) -> ArchError:
+def _expected(names, start: str) -> str:
+    words = _describe_expected(names)
+    if words:
+        return f"expected {words}"
+    if start == "item":
+        return "expected nothing more: one item per entry (put the next item in an entry of its own)"
+    return "expected the end of the expression" if start == "expr" else "expected the end of the file"
+
+
+def _syntax_error(err: UnexpectedInput, file: str, line_offset: int, column_offset: int, start: str) -> ArchError:
     line = getattr(err, "line", 1) or 1
     column = getattr(err, "column", 1) or 1
     c0 = column_offset if line == 1 else 0
@@ -281,21 +290,39 @@ def _syntax_error(err: UnexpectedInput, file: str, line_offset: int, column_offs
         else:
             what = f"unexpected {tok.type.lower() if tok.type in ('INT', 'FLOAT') else 'token'} '{tok}'"
             span = Span(file, line + line_offset, column + c0, line + line_offset, column + c0 + len(str(tok)))
-        return ArchError(f"syntax error: {what}; expected {_describe_expected(err.expected)}", span)
+        return ArchError(f"syntax error: {what}; {_expected(err.expected, start)}", span)
     if isinstance(err, UnexpectedCharacters):
-        return ArchError(
-            f"syntax error: unexpected character {err.char!r}; expected {_describe_expected(err.allowed)}", span
-        )
+        return ArchError(f"syntax error: unexpected character {err.char!r}; {_expected(err.allowed, start)}", span)
     if isinstance(err, UnexpectedEOF):
-        return ArchError(f"syntax error: unexpected end of input; expected {_describe_expected(err.expected)}", span)
+        return ArchError(f"syntax error: unexpected end of input; {_expected(err.expected, start)}", span)
     return ArchError(f"syntax error: {err}", span)
+
+
+MAX_NESTING = 100  # levels of the parse tree: brackets, bodies, `not`s, `else if`s (well below Python's recursion limit)
+
+
+def _check_nesting(tree, file: str, line_offset: int, column_offset: int) -> None:
+    """Refuse a parse tree deeper than MAX_NESTING before the (recursive) transformer walks it."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            meta = node.meta
+            line = getattr(meta, "line", 1)
+            column = getattr(meta, "column", 1) + (column_offset if line == 1 else 0)
+            raise ArchError(f"the spec nests more than {MAX_NESTING} levels deep here (brackets, bodies, `not`s or "
+                            "`else if`s); archdsl refuses deeper nesting", Span(file, line + line_offset, column))
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _parse(text: str, start: str, file: str, line_offset: int, column_offset: int):
     try:
         tree = _lark().parse(text, start=start)
     except UnexpectedInput as err:
-        raise _syntax_error(err, file, line_offset, column_offset) from None
+        raise _syntax_error(err, file, line_offset, column_offset, start) from None
+    except RecursionError:  # pragma: no cover - the LALR parser is iterative; a guard all the same
+        raise ArchError("the spec nests too deeply to parse", Span(file, line_offset + 1, column_offset + 1)) from None
+    _check_nesting(tree, file, line_offset, column_offset)
     try:
         return _ToAst(file, line_offset, column_offset).transform(tree)
     except VisitError as err:

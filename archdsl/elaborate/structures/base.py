@@ -53,8 +53,12 @@ class Structure:
     container: ClassVar[str] = "named"
 
     def arg_specs(self) -> tuple[ArgSpec, ...]:
-        return tuple(ArgSpec(f.name, f.metadata["convert"], None if f.default is MISSING else f.default,
-                             doc=f.metadata.get("doc", "")) for f in fields(self.Config))
+        specs = self.__dict__.get("_specs")
+        if specs is None:
+            specs = self._specs = tuple(ArgSpec(f.name, f.metadata["convert"],
+                                                None if f.default is MISSING else f.default,
+                                                doc=f.metadata.get("doc", "")) for f in fields(self.Config))
+        return specs
 
     def build(self, e, call: Call, cur: int) -> int:  # pragma: no cover - every structure overrides it
         raise NotImplementedError
