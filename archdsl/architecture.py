@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .elaborate import elaborate
 from .errors import ArchError
-from .ir import Graph, Module, dump, verify
+from .ir import Graph, Module, dump
 from .ops import Shape, fmt
 from .passes import Counts, count_nodes, depth, infer_shapes, path_stats, totals_by_module
 from .report.tables import info_dict, summary_text
@@ -183,8 +183,7 @@ def _build(program, params: dict, input_shape, source) -> Architecture:
             graph, shapes = err.partial
             err.partial = Architecture(program.name, graph, shapes, {}, source) if graph.input is not None else None
         raise
-    verify(graph)
-    return Architecture(program.name, graph, shapes, config, source)
+    return Architecture(program.name, graph, shapes, config, source)  # elaborate() verified the graph
 
 
 def load(path: str | Path, *, input_shape: Shape | None = None, import_path=(), **params) -> Architecture:

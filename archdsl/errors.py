@@ -69,22 +69,34 @@ class ArchError(Exception):
             return head + (f"\n  note: {self.note}" if self.note else "")
         lines = [f"{span}: error: {self.message}"]
         source_lines = SOURCES.get(span.file)
-        if source_lines is not None:
-            if 0 < span.line <= len(source_lines):
-                src = visible(source_lines[span.line - 1].expandtabs(1))
-                gutter = f"{span.line:>5} | "
-                lines.append(gutter + src)
-                width = 1
-                if span.end_line == span.line and span.end_column > span.column:
-                    width = span.end_column - span.column
-                width = max(1, min(width, len(src) - span.column + 1))
-                lines.append(" " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" + "~" * (width - 1))
+        if source_lines is not None and 0 < span.line <= len(source_lines):
+            src = visible(source_lines[span.line - 1].expandtabs(1))
+            width = 1
+            if span.end_line == span.line and span.end_column > span.column:
+                width = span.end_column - span.column
+            src, column = _window(src, span.column)
+            width = max(1, min(width, len(src) - column + 1))
+            gutter = f"{span.line:>5} | "
+            lines.append(gutter + src)
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" + "~" * (width - 1))
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.format()
+
+
+WINDOW = 120  # a longer source line is shown as this many characters around the caret, with ellipses
+
+
+def _window(src: str, column: int) -> tuple[str, int]:
+    """(the part of a long line to show, the caret's column in it)."""
+    if len(src) <= WINDOW:
+        return src, column
+    start = max(0, min(column - 1 - WINDOW // 2, len(src) - WINDOW))
+    shown = ("…" if start else "") + src[start : start + WINDOW] + ("…" if start + WINDOW < len(src) else "")
+    return shown, column - start + (1 if start else 0)
 
 
 def suggest(word: str, choices) -> str:

@@ -6,6 +6,8 @@ A spec value is an int, float, bool, str, tuple (a list) or dict (a map).
 """
 from __future__ import annotations
 
+MAX_INT = 10**18  # integers beyond are refused (literals, YAML values, arithmetic), so sizes stay sane
+
 
 def type_name(value) -> str:
     if isinstance(value, bool):

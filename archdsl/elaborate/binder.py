@@ -118,8 +118,6 @@ def fill_defaults(bound: Bound, specs: tuple[ArgSpec, ...], what: str, span: Spa
     """Every argument's value: given, else its default (a Deferred one is evaluated in `scope`, which grows)."""
     defaults = _signature(specs).defaults
     given = bound.values
-    if scope is None and len(given) + len(defaults) == len(specs):  # the common case: no required or lazy ones missing
-        return {spec.name: given[spec.name] if spec.name in given else defaults[spec.name] for spec in specs}
     values = {}
     for spec in specs:
         if spec.name in given:

@@ -34,8 +34,8 @@ from .sharing import shared_copy
 from .structures import STRUCTURES, Call, Pending, empty_branch
 
 MAX_REPEAT = 100_000  # one repetition or loop
-MAX_NODES = 200_000  # the whole graph
-MAX_WORK = 2_000_000  # nodes, their inputs, modules and item applications together (empty bodies cost too)
+MAX_NODES = 150_000  # the whole graph
+MAX_WORK = 1_000_000  # weighted: a node 2 + its inputs, a module 3, an item or loop step 1 (empty bodies cost too)
 MAX_ELEMENTS = 1 << 40  # one activation tensor (without batch)
 MAX_CALL_DEPTH = 48  # block calls inside block calls (recursion included)
 
@@ -80,6 +80,7 @@ class Elaborator:
         self.global_scope: dict = {}
         self.state: dict[str, object] = {}  # each structure's own bookkeeping, by keyword
         self.work = 0
+        self.where: Span | None = None  # the spec text being elaborated (for budget errors)
         self.op_memo: dict[tuple, Op] = {}
         self.block_specs: dict[str, tuple[ArgSpec, ...]] = {}  # each template's formals as the binder reads them
 
@@ -121,7 +122,7 @@ class Elaborator:
         nid = len(shapes)
         if nid >= MAX_NODES:
             raise ArchError(f"the network has more than {MAX_NODES:,} nodes (archdsl's limit)", span)
-        self.tick(1 + len(inputs))  # edges count: a dense block's concats grow quadratically
+        self.tick(2 + len(inputs), span)  # edges count: a dense block's concats grow quadratically
         self.g.add(Node(nid, name, op, span), inputs)
         shapes[nid] = shape
         return nid
@@ -131,14 +132,16 @@ class Elaborator:
         return self.add(REGISTRY[kind](**attributes), names.qualify(names.auto(base, span)), span, inputs)
 
     def module(self, name: str, kind: str, span: Span, info=None) -> None:
-        self.tick()
+        self.tick(3, span)
         self.g.modules[name] = Module(name, kind, span, info)
 
-    def tick(self, amount: int = 1) -> None:
+    def tick(self, amount: int = 1, span: Span | None = None) -> None:
         self.work += amount
+        if span is not None:
+            self.where = span
         if self.work > MAX_WORK:
-            raise ArchError(f"elaboration passed {MAX_WORK:,} steps (nodes, modules and item applications): "
-                            "the spec expands to more than archdsl builds")
+            raise ArchError(f"elaboration passed {MAX_WORK:,} steps (nodes and their inputs, modules, item "
+                            "applications): the spec expands to more than archdsl builds", self.where)
 
     # ---------------------------------------------------------------- bodies
 
@@ -146,7 +149,7 @@ class Elaborator:
         """Flatten a body into Steps: loops, conditionals and unnamed repetitions splice their items in;
         a named repetition becomes a container whose copies are named 0..n-1."""
         for item in seq.items:
-            self.tick()
+            self.tick(1, item.span)
             unit = item.unit
             explicit = self.item_name(item, scope)
             count = self.repeat_count(item, scope) if item.repeat is not None else None
@@ -163,9 +166,11 @@ class Elaborator:
                 template = unit.name if isinstance(unit, A.Call) else None
                 self.module(inner.prefix, "repeat", item.span, RepeatInfo(count, template))
                 for i, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
+                    self.tick()
                     yield Step(copy, scope, inner, str(i), item.span)
             else:
                 for _, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
+                    self.tick()
                     yield Step(copy, scope, names, None, item.span)
 
     def estimated(self, iterable, count: int, span: Span):
@@ -278,7 +283,7 @@ class Elaborator:
     def layer_call(self, call: A.Call, step: Step, cur: int) -> int:
         op_cls = REGISTRY.get(call.name)
         if op_cls is None or op_cls.TRAITS.source:
-            layers = sorted(k for k, c in REGISTRY.items() if not c.TRAITS.source)
+            layers = sorted(k for k, c in REGISTRY.items() if not c.TRAITS.source and c.max_inputs == 1)
             known = layers + sorted(self.program.blocks)
             raise ArchError(f"unknown layer or block '{call.name}'{suggest(call.name, known)}", call.span,
                             note="layers: " + ", ".join(layers))

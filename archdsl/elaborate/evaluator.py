@@ -14,10 +14,9 @@ import operator
 
 from ..errors import ArchError, suggest
 from ..syntax import ast as A
-from ..values import is_int, is_number, show, type_name
+from ..values import MAX_INT, is_int, is_number, show, type_name
 
 MAX_RANGE = 100_000  # longest list: range(), list concatenation
-MAX_INT = 10**18  # larger integers are refused, so sizes stay sane
 MAX_STRING = 10_000  # longest string
 
 

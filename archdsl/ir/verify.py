@@ -26,31 +26,40 @@ def verify(g: Graph) -> None:
 
 
 def _verify_nodes(g: Graph) -> dict[str, int]:
-    seen: set[int] = set()
     names: dict[str, int] = {}
+    expected: dict[int, list[int]] = {}  # consumers as the inputs imply them
+    modules = g.modules
+    kinds_checked: set[type] = set()
     for nid in g.order:
         data = g.node(nid)
         if not isinstance(data, Node) or data.id != nid:
             raise IRError(f"node {nid} has no Node payload or a wrong id")
         op = data.op
-        if REGISTRY.get(op.kind) is not type(op):
-            raise IRError(f"node {data.name}: op kind {op.kind!r} is not registered")
+        if type(op) not in kinds_checked:
+            if REGISTRY.get(op.kind) is not type(op):
+                raise IRError(f"node {data.name}: op kind {op.kind!r} is not registered")
+            kinds_checked.add(type(op))
         preds = g.inputs(nid)
-        if not all(p in seen for p in preds):
-            raise IRError(f"node {data.name}: creation order is not topological")
         if len(preds) < op.min_inputs or (op.max_inputs is not None and len(preds) > op.max_inputs):
             raise IRError(f"node {data.name}: {op.kind} has {len(preds)} inputs")
-        for p in preds:
-            if nid not in g.consumers(p):
-                raise IRError(f"node {data.name}: not listed as a consumer of its input {g.node(p).name}")
-        if data.name in names:
-            raise IRError(f"duplicate qualified name {data.name!r}")
-        if data.name and data.name in g.modules:
-            raise IRError(f"{data.name!r} is both a node and a module")
-        if qualified_parent(data.name) not in g.modules:
-            raise IRError(f"node {data.name}: parent module {qualified_parent(data.name)!r} missing")
-        names[data.name] = nid
-        seen.add(nid)
+        for p in (preds if len(preds) < 2 else dict.fromkeys(preds)):
+            users = expected.get(p)
+            if users is None:
+                raise IRError(f"node {data.name}: creation order is not topological")
+            users.append(nid)
+        expected[nid] = []
+        name = data.name
+        if name in names:
+            raise IRError(f"duplicate qualified name {name!r}")
+        if name and name in modules:
+            raise IRError(f"{name!r} is both a node and a module")
+        if name.rpartition(".")[0] not in modules:
+            raise IRError(f"node {name}: parent module {qualified_parent(name)!r} missing")
+        names[name] = nid
+    for nid, users in expected.items():
+        if g.consumers(nid) != users:
+            raise IRError(f"node {g.node(nid).name}: its consumers are recorded as {g.consumers(nid)}, its "
+                          f"consumers' inputs say {users}")
     return names
 
 

@@ -202,24 +202,35 @@ def path_stats(g: Graph) -> PathStats:
 
 
 def _check_cost(g: Graph, order, inputs, digit_bits: int, step_sets) -> None:
-    """Refuse, at the node where it happens, a network whose polynomials would pass MAX_PATH_BITS."""
+    """Refuse, at the node where it happens, a network whose polynomials would pass MAX_PATH_BITS.
+
+    A node's polynomial holds one coefficient per length from its shortest to its longest path.
+    """
     total = 0
     for steps in step_sets:
         longest: dict[NodeId, int] = {}
+        shortest: dict[NodeId, int] = {}
         for nid in order:
-            longest[nid] = max((longest[p] for p in inputs[nid]), default=0) + (nid in steps)
-            total += (longest[nid] + 1) * digit_bits
+            preds = inputs[nid]
+            step = nid in steps
+            longest[nid] = max((longest[p] for p in preds), default=0) + step
+            shortest[nid] = min((shortest[p] for p in preds), default=0) + step
+            total += (longest[nid] - shortest[nid] + 1) * digit_bits
             if total > MAX_PATH_BITS:
                 raise ArchError(
                     f"exact path statistics of this network would handle over {MAX_PATH_BITS / 8e9:.1f} GB of "
-                    f"polynomial coefficients (paths of up to {longest[nid]} steps, counts of {digit_bits:,} bits) "
-                    "by this node already; archdsl refuses them (drop blocks with --drop, or lower the depth)",
-                    g.node(nid).span)
+                    f"polynomial coefficients (paths of {shortest[nid]} to {longest[nid]} steps, counts of "
+                    f"{digit_bits:,} bits) by this node already; archdsl refuses them (drop blocks with --drop, or "
+                    "lower the depth)", g.node(nid).span)
 
 
 def _packed_polynomial(order, inputs, source, sink, bits: int, steps: set) -> int:
-    """The sink's length polynomial, packed; each node in `steps` adds 1 to the paths through it."""
-    poly: dict[NodeId, int] = {}
+    """The sink's length polynomial, packed; each node in `steps` adds 1 to the paths through it.
+
+    A node's polynomial is kept as (shift, packed) = x^shift * P(x), so a chain only counts its shift
+    (ResNet-free stretches and 100,000-layer chains cost nothing per layer).
+    """
+    poly: dict[NodeId, tuple[int, int]] = {}
     waiting: dict[NodeId, int] = dict.fromkeys(order, 0)  # consumers not yet computed; frees memory early
     for nid in order:
         for p in inputs[nid]:
@@ -227,19 +238,22 @@ def _packed_polynomial(order, inputs, source, sink, bits: int, steps: set) -> in
     for nid in order:
         preds = inputs[nid]
         if nid == source:
-            acc = 1
+            shift, acc = 0, 1
         elif len(preds) == 1:
-            acc = poly[preds[0]]
+            shift, acc = poly[preds[0]]
         else:
+            shift = min(poly[p][0] for p in preds)
             acc = 0
             for p in preds:
-                acc += poly[p]
+                s, v = poly[p]
+                acc += v << ((s - shift) * bits)
         for p in preds:
             waiting[p] -= 1
             if waiting[p] == 0 and p != sink:
                 del poly[p]
-        poly[nid] = acc << bits if nid in steps else acc
-    return poly[sink]
+        poly[nid] = (shift + 1, acc) if nid in steps else (shift, acc)
+    shift, acc = poly[sink]
+    return acc << (shift * bits)
 
 
 def _unpack(packed: int, bits: int) -> tuple[int, ...]:

@@ -20,13 +20,13 @@ import stat
 from pathlib import Path
 
 from . import ast as A
-from ..errors import ArchError, Span
+from ..errors import ArchError, Span, register_source
 from .parser import parse_text
 from .yaml_form import parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 SPEC_SUFFIXES = (".arch",) + YAML_SUFFIXES
-MAX_SPEC_BYTES = 512 * 1024  # the largest spec in the library is ~5 KB
+MAX_SPEC_BYTES = 64 * 1024  # the largest spec in the library is ~5 KB; parsing 64 KiB of dense items takes ~1 s
 LIBRARY = Path(__file__).resolve().parents[2] / "specs"  # the repository's spec library
 
 
@@ -50,9 +50,13 @@ def display(path: Path) -> str:
         return str(path)
 
 
-def check_text_size(text: str, what: str, span: Span | None = None) -> None:
-    if len(text) > MAX_SPEC_BYTES:
-        raise ArchError(f"{what} is {len(text):,} characters; a spec may have at most {MAX_SPEC_BYTES:,}", span)
+def too_large(what: str, size: str, span: Span | None, file: str | None, head) -> ArchError:
+    """The refusal of a spec over MAX_SPEC_BYTES: at `span` (an import), else at the text's first line."""
+    if span is None and file is not None:
+        head = head if isinstance(head, str) else head.decode("utf-8", "replace")
+        register_source(file, head[:4096].split("\n", 1)[0])
+        span = Span(file, 1, 1)
+    return ArchError(f"{what} is {size}; a spec may have at most {MAX_SPEC_BYTES:,} bytes", span)
 
 
 def read_text(path: Path, what: str, span: Span | None = None) -> str:
@@ -65,14 +69,14 @@ def read_text(path: Path, what: str, span: Span | None = None) -> str:
         raise ArchError(f"cannot read {what} '{path}': {err.strerror}", span) from None
     if not stat.S_ISREG(info.st_mode):
         raise ArchError(f"cannot read {what} '{path}': not a regular file", span)
-    if info.st_size > MAX_SPEC_BYTES:
-        raise ArchError(f"{what} '{path}' is {info.st_size:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}", span)
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_SPEC_BYTES + 1)
     except OSError as err:
         raise ArchError(f"cannot read {what} '{path}': {err.strerror}", span) from None
-    check_text_size(data, what, span)
+    if len(data) > MAX_SPEC_BYTES:
+        size = f"{info.st_size:,} bytes" if info.st_size > MAX_SPEC_BYTES else f"over {MAX_SPEC_BYTES:,} bytes"
+        raise too_large(f"{what} '{path}'", size, span, display(path), data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -89,6 +93,7 @@ class Imports:
     """Where imports may come from: the roots they must lie in, and the folders searched."""
 
     def __init__(self, main_dir: Path, import_path=()):
+        self.parsed: dict[Path, A.SpecFile] = {}  # each file is read and parsed once per load
         self.search = [Path(d).resolve() for d in import_path]
         roots = [main_dir.resolve(), *self.search]
         if LIBRARY.is_dir():
@@ -134,7 +139,8 @@ def load_program(path: str | Path, import_path=()) -> A.Program:
 def program_from_text(text: str, format: str = "arch", name: str = "<string>", import_path=(),
                       base_dir: str | Path | None = None) -> A.Program:
     """A Program from spec text; its imports resolve from `base_dir` (default: the working directory)."""
-    check_text_size(text, name)
+    if len(text) > MAX_SPEC_BYTES:
+        raise too_large(name, f"{len(text):,} characters", None, name, text)
     spec = parse_source(text, name, format)
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     return resolve(spec, base, [], Imports(base, import_path))
@@ -161,14 +167,20 @@ MAX_IMPORT_DEPTH = 32
 
 def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Imports) -> dict:
     merged = {"params": {}, "lets": {}, "blocks": {}, "input": None, "network": None}
+    done: set[Path] = set()
     for imp in spec.imports:
         target = imports.find(imp, base_dir)
+        if target in done:
+            continue  # importing a file twice adds nothing
+        done.add(target)
         if target in stack:
             chain = " -> ".join(p.name for p in stack[stack.index(target) :] + [target])
             raise ArchError(f"import cycle: {chain}", imp.span)
         if len(stack) >= MAX_IMPORT_DEPTH:
             raise ArchError(f"imports nest more than {MAX_IMPORT_DEPTH} files deep", imp.span)
-        imported = read_file(target, imp.span, "imported file")
+        imported = imports.parsed.get(target)
+        if imported is None:
+            imported = imports.parsed[target] = read_file(target, imp.span, "imported file")
         _overlay(merged, _merge_into_empty(imported, target.parent, stack + [target], imports))
     own = {
         "params": {p.name: p for p in spec.params},

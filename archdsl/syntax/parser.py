@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
 from ..errors import ArchError, Span, register_source
@@ -26,23 +26,89 @@ def _lark() -> Lark:
 # ---------------------------------------------------------------- tree -> AST
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    def __init__(self, file: str, line_offset: int = 0, column_offset: int = 0):
-        super().__init__()
+class Locator:
+    """Maps (line, column) in a parsed text to its place in the file.
+
+    A whole file maps to itself. A fragment (a YAML scalar) is either shifted
+    (`line_offset`, `column_offset`: a plain one-line scalar) or mapped
+    character by character (`positions[i]` = the file's (line, column) of the
+    fragment's character i: escapes, block and folded scalars).
+    """
+
+    def __init__(self, text: str = "", line_offset: int = 0, column_offset: int = 0, positions=None):
+        self.line_offset, self.column_offset, self.positions = line_offset, column_offset, positions
+        self.starts = [0]
+        if positions is not None:
+            for i, c in enumerate(text):
+                if c == "\n":
+                    self.starts.append(i + 1)
+
+    def _entry(self, line: int, column: int) -> tuple[int, int, int]:
+        """(line, column, end column) in the file of the fragment's character at (line, column)."""
+        index = self.starts[min(max(line, 1), len(self.starts)) - 1] + column - 1
+        if not self.positions:
+            return 1, 1, 2
+        if index >= len(self.positions):  # just past the end (an unexpected end of input)
+            last_line, _, last_end = self.positions[-1]
+            return last_line, last_end + index - len(self.positions), last_end + 1 + index - len(self.positions)
+        return self.positions[max(index, 0)]
+
+    def __call__(self, line: int, column: int) -> tuple[int, int]:
+        if self.positions is None:
+            return line + self.line_offset, column + (self.column_offset if line == 1 else 0)
+        return self._entry(line, column)[:2]
+
+    def end(self, line: int, column: int) -> tuple[int, int]:
+        """Where the fragment's character at (line, column) ends in the file (exclusive)."""
+        if self.positions is None:
+            first = self(line, column)
+            return first[0], first[1] + 1
+        entry = self._entry(line, column)
+        return entry[0], entry[2]
+
+    def sub(self, text: str, line: int, column: int) -> "Locator":
+        """The locator of a piece of this text that starts at (line, column) of it (a name template's hole)."""
+        if self.positions is None:
+            first = self(line, column)
+            return Locator(text, first[0] - 1, first[1] - 1)
+        index = self.starts[min(max(line, 1), len(self.starts)) - 1] + column - 1
+        return Locator(text, positions=self.positions[index:] or self.positions[-1:])
+
+    def span(self, file: str, line: int, column: int, end_line: int | None = None, end_column: int | None = None):
+        first = self(line, column)
+        if end_line is None:
+            return Span(file, *first)
+        return Span(file, *first, *self.end(end_line, max(end_column - 1, 1)))
+
+
+class _ToAst:
+    """One method per grammar rule, `rule(meta, children) -> AST`; `transform` walks the tree bottom-up
+    without recursion (a spec's nesting is bounded by MAX_NODES, not by Python's stack)."""
+
+    def __init__(self, file: str, locate: Locator):
         self.file = file
-        self.line_offset = line_offset
-        self.column_offset = column_offset
+        self.locate = locate
+
+    def transform(self, tree: Tree):
+        done: dict[int, object] = {}
+        stack = [(tree, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((child, False) for child in node.children if isinstance(child, Tree))
+                continue
+            children = [done.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+            done[id(node)] = getattr(self, node.data)(node.meta, children)
+        return done[id(tree)]
 
     # spans --------------------------------------------------------------
     def _at(self, line: int, column: int, end_line: int, end_column: int) -> Span:
-        c0 = self.column_offset if line == 1 else 0
-        c1 = self.column_offset if end_line == 1 else 0
-        return Span(self.file, line + self.line_offset, column + c0, end_line + self.line_offset, end_column + c1)
+        return self.locate.span(self.file, line, column, end_line, end_column)
 
     def span(self, meta) -> Span:
         if getattr(meta, "empty", True):
-            return Span(self.file, self.line_offset + 1, self.column_offset + 1)
+            return self.locate.span(self.file, 1, 1)
         return self._at(meta.line, meta.column, meta.end_line, meta.end_column)
 
     def tok_span(self, tok: Token) -> Span:
@@ -96,7 +162,8 @@ class _ToAst(Transformer):
     def item_name(self, meta, c):
         tok = c[0]
         if tok.type == "STRING":
-            return _interpolate(_unquote(tok), self.tok_span(tok), self.file)
+            return _interpolate(_unquote(tok), self.tok_span(tok), self.file, self.locate.sub(str(tok), tok.line,
+                                                                                                tok.column + 1))
         return A.Literal(self.tok_span(tok), str(tok))
 
     def call(self, meta, c):
@@ -208,8 +275,11 @@ def _unquote(tok) -> str:
 _HOLE = re.compile(r"\{([^{}]*)\}")
 
 
-def _interpolate(text: str, span: Span, file: str) -> A.Expr:
-    """"denselayer{i + 1}" -> Interpolated(("denselayer", <i + 1>)); plain text -> Literal."""
+def _interpolate(text: str, span: Span, file: str, locate: Locator) -> A.Expr:
+    """"denselayer{i + 1}" -> Interpolated(("denselayer", <i + 1>)); plain text -> Literal.
+
+    `locate` maps positions in `text` (the string without its quotes) to the file.
+    """
     if "{" not in text and "}" not in text:
         return A.Literal(span, text)
     parts: list = []
@@ -217,8 +287,7 @@ def _interpolate(text: str, span: Span, file: str) -> A.Expr:
     for m in _HOLE.finditer(text):
         if m.start() > pos:
             parts.append(text[pos : m.start()])
-        hole_col = span.column + 1 + m.start(1)  # +1: the opening quote
-        parts.append(parse_fragment(m.group(1), "expr", file, span.line - 1, hole_col - 1))
+        parts.append(_parse(m.group(1), "expr", file, locate.sub(m.group(1), 1, m.start(1) + 1)))
         pos = m.end()
     if "{" in text[pos:] or "}" in text[pos:]:
         raise ArchError("unbalanced '{' or '}' in a name template", span)
@@ -278,18 +347,19 @@ def _expected(names, start: str) -> str:
     return "expected the end of the expression" if start == "expr" else "expected the end of the file"
 
 
-def _syntax_error(err: UnexpectedInput, file: str, line_offset: int, column_offset: int, start: str) -> ArchError:
+def _syntax_error(err: UnexpectedInput, file: str, locate: Locator, start: str) -> ArchError:
     line = getattr(err, "line", 1) or 1
     column = getattr(err, "column", 1) or 1
-    c0 = column_offset if line == 1 else 0
-    span = Span(file, line + line_offset, column + c0, line + line_offset, column + c0 + 1)
+    if line < 0 or column < 0:  # lark's unexpected end of input has no position
+        line, column = 1, 1
+    span = locate.span(file, line, column, line, column + 1)
     if isinstance(err, UnexpectedToken):
         tok = err.token
         if tok.type == "$END":
             what = "unexpected end of input"
         else:
             what = f"unexpected {tok.type.lower() if tok.type in ('INT', 'FLOAT') else 'token'} '{tok}'"
-            span = Span(file, line + line_offset, column + c0, line + line_offset, column + c0 + len(str(tok)))
+            span = locate.span(file, line, column, line, column + len(str(tok)))
         return ArchError(f"syntax error: {what}; {_expected(err.expected, start)}", span)
     if isinstance(err, UnexpectedCharacters):
         return ArchError(f"syntax error: unexpected character {err.char!r}; {_expected(err.allowed, start)}", span)
@@ -301,45 +371,70 @@ def _syntax_error(err: UnexpectedInput, file: str, line_offset: int, column_offs
 MAX_NESTING = 100  # levels of the parse tree: brackets, bodies, `not`s, `else if`s (well below Python's recursion limit)
 
 
-def _check_nesting(tree, file: str, line_offset: int, column_offset: int) -> None:
-    """Refuse a parse tree deeper than MAX_NESTING before the (recursive) transformer walks it."""
+def _check_nesting(tree, file: str, locate: Locator) -> None:
+    """Refuse a parse tree deeper than MAX_NESTING before the transformer walks it."""
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             meta = node.meta
-            line = getattr(meta, "line", 1)
-            column = getattr(meta, "column", 1) + (column_offset if line == 1 else 0)
             raise ArchError(f"the spec nests more than {MAX_NESTING} levels deep here (brackets, bodies, `not`s or "
-                            "`else if`s); archdsl refuses deeper nesting", Span(file, line + line_offset, column))
+                            "`else if`s); archdsl refuses deeper nesting",
+                            locate.span(file, getattr(meta, "line", 1), getattr(meta, "column", 1)))
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
-def _parse(text: str, start: str, file: str, line_offset: int, column_offset: int):
+def _prescan_brackets(text: str, file: str, locate: Locator) -> None:
+    """Refuse brackets nested past MAX_NESTING before parsing (lark's reductions make deep nesting slow)."""
+    depth, line, column, i, n = 0, 1, 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        column += 1
+        if c == "\n":
+            line, column = line + 1, 0
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c == '"':
+            j = text.find('"', i + 1)
+            k = text.find("\n", i + 1)
+            end = n if j < 0 else j
+            if 0 <= k < end:
+                end = k - 1  # an unterminated string: the parser reports it
+            column += end - i
+            i = end + 1
+            continue
+        elif c in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ArchError(f"brackets nest more than {MAX_NESTING} levels deep here; archdsl refuses deeper "
+                                "nesting", locate.span(file, line, column, line, column + 1))
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+        i += 1
+
+
+def _parse(text: str, start: str, file: str, locate: Locator):
+    _prescan_brackets(text, file, locate)
     try:
         tree = _lark().parse(text, start=start)
     except UnexpectedInput as err:
-        raise _syntax_error(err, file, line_offset, column_offset, start) from None
-    except RecursionError:  # pragma: no cover - the LALR parser is iterative; a guard all the same
-        raise ArchError("the spec nests too deeply to parse", Span(file, line_offset + 1, column_offset + 1)) from None
-    _check_nesting(tree, file, line_offset, column_offset)
-    try:
-        return _ToAst(file, line_offset, column_offset).transform(tree)
-    except VisitError as err:
-        if isinstance(err.orig_exc, ArchError):
-            raise err.orig_exc from None
-        raise
+        raise _syntax_error(err, file, locate, start) from None
+    _check_nesting(tree, file, locate)
+    return _ToAst(file, locate).transform(tree)
 
 
-def parse_fragment(text: str, start: str, file: str, line_offset: int = 0, column_offset: int = 0):
-    """Parse one `item` or `expr` found inside another file (YAML), spans shifted."""
-    return _parse(text, start, file, line_offset, column_offset)
+def parse_fragment(text: str, start: str, file: str, line_offset: int = 0, column_offset: int = 0,
+                   positions=None):
+    """Parse one `item` or `expr` found inside another file (YAML); spans shifted or mapped (see Locator)."""
+    return _parse(text, start, file, Locator(text, line_offset, column_offset, positions))
 
 
 def parse_text(text: str, file: str = "<string>") -> A.SpecFile:
     """Parse a whole `.arch` file."""
     register_source(file, text, "arch")
-    decls = _parse(text, "start", file, 0, 0)
+    decls = _parse(text, "start", file, Locator())
     return build_spec_file(decls, file, Span(file, 1, 1))
 
 

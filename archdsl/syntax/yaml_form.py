@@ -26,20 +26,24 @@ beside the structure's key, `shortcut_body:` beside a structure's.
 """
 from __future__ import annotations
 
+import math
 import re
 
 import yaml
 
 from . import ast as A
 from ..errors import ArchError, Span, register_source
+from ..values import MAX_INT
 from .parser import build_spec_file, parse_fragment, structure_keywords
+from .yaml_positions import scalar_positions
 
 TOP_KEYS = ("arch", "import", "params", "let", "input", "blocks", "network")
 
 
 class _Reader:
-    def __init__(self, file: str):
+    def __init__(self, file: str, text: str = ""):
         self.file = file
+        self.text = text
 
     def span(self, node: yaml.Node) -> Span:
         start, end = node.start_mark, node.end_mark
@@ -49,15 +53,20 @@ class _Reader:
         raise ArchError(message, self.span(node))
 
     # scalars ------------------------------------------------------------
-    def text(self, node: yaml.Node, what: str) -> str:
+    def text_of(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode):
             self.fail(f"expected {what} (a string), got a {_kind(node)}", node)
         return node.value
 
-    def fragment(self, node: yaml.ScalarNode, start: str):
-        quoted = 1 if node.style in ('"', "'") else 0
+    def fragment(self, node: yaml.ScalarNode, start: str, skip: int = 0):
+        """Parse the scalar's value (from character `skip` on) with the .arch grammar, spans in this file."""
         mark = node.start_mark
-        return parse_fragment(node.value, start, self.file, mark.line, mark.column + quoted)
+        if self.text[mark.index : node.end_mark.index] == node.value:  # a plain one-line scalar: a shift
+            return parse_fragment(node.value[skip:], start, self.file, mark.line, mark.column + skip)
+        positions = scalar_positions(self.text, node)
+        if positions is None:  # cannot align (not seen): at least the scalar's start
+            positions = [(mark.line + 1, mark.column + 1, mark.column + 2)] * len(node.value)
+        return parse_fragment(node.value[skip:], start, self.file, positions=positions[skip:])
 
     def expr(self, node: yaml.Node) -> A.Expr:
         """A YAML scalar as an expression: numbers and booleans literally, strings parsed."""
@@ -81,19 +90,29 @@ class _Reader:
 
     def integer(self, node: yaml.ScalarNode) -> int:
         text = node.value.replace("_", "")
+        if len(text) > 40:
+            self.fail(f"integer of {len(text):,} digits is too large (the limit is 10^18)", node)
         if _DECIMAL_INT.fullmatch(text):
-            return int(text)
+            return self.within_limit(int(text), node)
         if _HEX_INT.fullmatch(text):
-            return int(text, 16)
+            return self.within_limit(int(text, 16), node)
         if _OTHER_INT.fullmatch(text):
             self.fail(f"YAML reads '{node.value}' as an octal, binary or sexagesimal number; write it in decimal, "
                       "or quote it", node)
         self.fail(f"'{node.value}' is not an integer", node)
 
+    def within_limit(self, value: int, node) -> int:
+        if abs(value) > MAX_INT:
+            self.fail(f"number too large: {node.value} (the limit is 10^18)", node)
+        return value
+
     def real(self, node: yaml.ScalarNode) -> float:
         text = node.value.replace("_", "")
-        if _DECIMAL_FLOAT.fullmatch(text):
-            return float(text)
+        if _DECIMAL_FLOAT.fullmatch(text) and len(text) <= 400:
+            value = float(text)
+            if math.isinf(value):
+                self.fail(f"'{node.value}' is too large for a float", node)
+            return value
         if text.lower().lstrip("+-") in (".inf", ".nan"):
             self.fail(f"'{node.value}' is not a finite number", node)
         self.fail(f"'{node.value}' is not a number archdsl reads (write it like 0.5 or 1e-3)", node)
@@ -121,13 +140,13 @@ class _Reader:
         for key, value in self.mapping(root, "a spec"):
             k = key.value
             if k == "arch":
-                name = self.text(value, "the architecture's name")
+                name = self.text_of(value, "the architecture's name")
                 if not _ARCH_NAME.fullmatch(name):
                     self.fail("an arch name is letters, digits and _, not starting with a digit", value)
                 decls.append(("arch", name, self.span(value)))
             elif k == "import":
                 paths = value.value if isinstance(value, yaml.SequenceNode) else [value]
-                decls += [A.Import(self.span(p), self.text(p, "a file to import")) for p in paths]
+                decls += [A.Import(self.span(p), self.text_of(p, "a file to import")) for p in paths]
             elif k == "params":
                 decls += [A.Param(self.span(n), n.value, self.expr(v)) for n, v in self.mapping(value, "params")]
             elif k == "let":
@@ -145,7 +164,7 @@ class _Reader:
     def input(self, node) -> A.InputDecl:
         if isinstance(node, yaml.SequenceNode):
             return A.InputDecl(self.span(node), tuple(self.expr(n) for n in node.value))
-        text = self.text(node, "an input shape like 3x224x224")
+        text = self.text_of(node, "an input shape like 3x224x224")
         parts = text.split("x")
         if all(p.strip().isdigit() for p in parts):
             span = self.span(node)
@@ -161,7 +180,7 @@ class _Reader:
                     if isinstance(f, yaml.MappingNode):
                         formals += [A.Formal(self.span(n), n.value, self.expr(v)) for n, v in self.mapping(f, "an argument")]
                     else:
-                        formals.append(A.Formal(self.span(f), self.text(f, "an argument name"), None))
+                        formals.append(A.Formal(self.span(f), self.text_of(f, "an argument name"), None))
             elif key.value == "body":
                 body = self.body(value)
             else:
@@ -234,13 +253,11 @@ class _Reader:
         return A.IfItems(self.span(node), cond, then, other)
 
     def for_loop(self, text: yaml.Node, body: A.Sequence, node) -> A.ForLoop:
-        head = self.text(text, "a loop head like `i in range(4)`")
+        head = self.text_of(text, "a loop head like `i in range(4)`")
         var, sep, rest = head.partition(" in ")
         if not sep or not var.strip().isidentifier():
             self.fail("a loop head looks like `i in range(4)`", text)
-        quoted = 1 if text.style in ('"', "'") else 0
-        offset = text.start_mark.column + quoted + len(var) + len(sep)
-        iterable = parse_fragment(rest, "expr", self.file, text.start_mark.line, offset)
+        iterable = self.fragment(text, "expr", skip=len(var) + len(sep))
         return A.ForLoop(self.span(node), var.strip(), iterable, body)
 
     def args(self, node) -> tuple[A.Arg, ...]:
@@ -291,7 +308,7 @@ def parse_yaml(text: str, file: str = "<string>") -> A.SpecFile:
         raise ArchError(f"YAML cannot read this file: {err}", Span(file, 1, 1)) from None
     if root is None:
         raise ArchError("the YAML file is empty", Span(file, 1, 1))
-    reader = _Reader(file)
+    reader = _Reader(file, text)
     _check_tree(root, reader)
     return reader.spec(root)
 
@@ -323,20 +340,25 @@ def _check_tree(root: yaml.Node, reader: _Reader) -> None:
     """Refuse unknown tags, and aliases that expand the tree past MAX_YAML_NODES (counted, not expanded)."""
     sizes: dict[int, int] = {}
     seen_twice: list[yaml.Node] = []
+    open_nodes: set[int] = set()  # being counted: meeting one again is an alias inside its own anchor
 
     def size(node) -> int:
         key = id(node)
         if key in sizes:
             seen_twice.append(node)
             return sizes[key]
+        if key in open_nodes:
+            reader.fail("a YAML alias refers to its own anchor (a structure that contains itself)", node)
         if _tag(node) not in _STANDARD_TAGS:
             reader.fail(f"unsupported YAML tag '{node.tag}'", node)
+        open_nodes.add(key)
         if isinstance(node, yaml.SequenceNode):
             total = 1 + sum(size(n) for n in node.value)
         elif isinstance(node, yaml.MappingNode):
             total = 1 + sum(size(k) + size(v) for k, v in node.value)
         else:
             total = 1
+        open_nodes.discard(key)
         sizes[key] = total
         return total
 

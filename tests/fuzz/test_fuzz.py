@@ -1,0 +1,120 @@
+"""Fuzzing: every mangled or random spec is accepted or refused with a located ArchError.
+
+`test_fuzz_sample` runs a fixed sample of 2,000 cases (mutations of every
+spec and example, generated specs, both formats) in two worker processes in
+well under a minute; `test_regressions_replay` replays the corpus that
+bench/fuzz.py writes; `test_fuzz_full` (slow) is the 20,000-case run.
+A failure message lists each failure class with a case number:
+`python bench/fuzz.py --case N --seed S --profile quick` shows that case.
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import archdsl
+from archdsl.errors import ArchError
+
+from . import corpus
+from .cases import make_case
+from .generate import generate
+from .mutate import mutate
+from .pool import run_cases, run_sample
+from .report import classes_table, failure_classes, outcome_table
+from .runner import FAILURES, run_case
+from .seeds import load_seeds
+
+SAMPLE_SEED = 2024
+SAMPLE_CASES = 2_000
+SAMPLE_TIMEOUT = 2.0  # seconds per case: a refusal must take < 1 s, and big accepted specs are rare in "quick"
+CONFIRM_TIMEOUT = 6.0  # a case over SAMPLE_TIMEOUT is rerun with this before it counts as a hang (100,000-node
+#                       nets must finish in < 5 s: bench/bench_budgets.py)
+FULL_CASES = 20_000
+JOBS = 2
+
+
+def assert_no_failures(results, rerun: str) -> None:
+    classes = failure_classes(results)
+    counts = {kind: sum(r.outcome.kind == kind for r in results) for kind in FAILURES}
+    assert not classes, (f"{sum(map(len, classes.values()))} failing cases {counts}\n\n{outcome_table(results)}\n\n"
+                         f"{classes_table(results)}\n\nrerun one: {rerun}")
+
+
+def confirm_hangs(results):
+    """Rerun the cases that ran out of time with CONFIRM_TIMEOUT: a big spec may be slow, yet accepted."""
+    slow = [r.case for r in results if r.outcome.kind == "hang"]
+    rerun = {r.case.index: r for r in run_cases(slow, JOBS, CONFIRM_TIMEOUT)} if slow else {}
+    return [rerun.get(r.case.index, r) for r in results]
+
+
+def test_fuzz_sample():
+    results = confirm_hangs(run_sample(SAMPLE_CASES, SAMPLE_SEED, JOBS, SAMPLE_TIMEOUT, profile="quick"))
+    assert len(results) == SAMPLE_CASES
+    assert_no_failures(results, f"python bench/fuzz.py --seed {SAMPLE_SEED} --profile quick --timeout "
+                                f"{SAMPLE_TIMEOUT:g} --case N")
+
+
+def test_regressions_replay():
+    cases = corpus.load()
+    if not cases:
+        pytest.skip("the regression corpus is empty")
+    results = run_cases(cases, JOBS, timeout=corpus.REPLAY_TIMEOUT)
+    failing = [f"{r.case.origin}: {r.outcome.kind} {r.outcome.signature()}" for r in results if not r.outcome.passed]
+    assert not failing, f"{len(failing)} of {len(cases)} regression cases fail:\n" + "\n".join(failing)
+
+
+@pytest.mark.slow
+def test_fuzz_full():
+    results = run_sample(FULL_CASES, 1, JOBS, timeout=10.0)
+    assert_no_failures(results, "python bench/fuzz.py --case N")
+
+
+# ---------------------------------------------------------------- the harness itself
+
+
+def test_cases_are_reproducible():
+    for index in (0, 1, 500, 1999):
+        assert make_case(SAMPLE_SEED, index, "quick") == make_case(SAMPLE_SEED, index, "quick")
+    assert generate(random.Random(5), "yaml") == generate(random.Random(5), "yaml")
+    seed = load_seeds()[0]
+    assert mutate(seed.text, random.Random(9))[0] == mutate(seed.text, random.Random(9))[0]
+
+
+def test_sample_mutates_every_seed():
+    seeds = load_seeds()
+    origins = {make_case(SAMPLE_SEED, i, "quick").origin.split(":")[0] for i in range(len(seeds))}
+    assert origins == {f"mutate {s.name}" for s in seeds}
+    assert {s.fmt for s in seeds} == {"arch", "yaml"}
+
+
+def test_every_seed_is_accepted_unchanged():
+    for s in load_seeds():
+        assert run_case(s.text, s.fmt, s.name, s.base_dir).kind == "accepted", s.name
+
+
+def test_generated_specs_are_mostly_accepted():
+    for fmt in ("arch", "yaml"):
+        kinds = [run_case(generate(random.Random(i), fmt, mistakes=False), fmt, f"specs/g.{fmt}", "specs").kind
+                 for i in range(40)]
+        assert kinds.count("accepted") >= 30, (fmt, kinds)
+
+
+def test_runner_classifies():
+    head = "arch t\ninput 3x8x8\n"
+    assert run_case(head + "network { relu }\n", "arch", "t.arch", "specs").kind == "accepted"
+    refused = run_case(head + "network { convv(8, 3) }\n", "arch", "t.arch", "specs")
+    assert (refused.kind, refused.span[1:3]) == ("located", (3, 11)), refused
+    assert run_case(head + "network { relu x 100000 }\n", "arch", "t.arch", "specs", timeout=0.001).kind == "hang"
+
+
+def test_generated_forms_agree():
+    """The .arch and YAML renderings of one generated spec are the same network (a differential check)."""
+    for i in range(40):
+        texts = {fmt: generate(random.Random(i), fmt, mistakes=False) for fmt in ("arch", "yaml")}
+        try:
+            archs = {fmt: archdsl.loads(t, fmt, name=f"specs/g.{fmt}", base_dir="specs") for fmt, t in texts.items()}
+        except ArchError:
+            continue
+        a, y = archs["arch"], archs["yaml"]
+        assert (a.params, a.macs, len(a.graph), a.paths().total) == (y.params, y.macs, len(y.graph), y.paths().total), i
