@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .elaborate import elaborate
 from .errors import ArchError
+from .gcpause import without_gc
 from .ir import Graph, Module, dump
 from .ops import Shape, fmt
 from .passes import Counts, count_nodes, depth, infer_shapes, path_stats, totals_by_module
@@ -50,10 +51,12 @@ class Architecture:
 
     # -- analyses -----------------------------------------------------------
     @cached_property
+    @without_gc
     def node_counts(self) -> dict[int, Counts]:
         return count_nodes(self.graph, self.shapes)
 
     @cached_property
+    @without_gc
     def module_counts(self) -> dict[str, Counts]:
         return totals_by_module(self.graph, self.node_counts)
 
@@ -78,6 +81,7 @@ class Architecture:
         return self.totals.extra_ops
 
     @cached_property
+    @without_gc
     def depth(self) -> int:
         return depth(self.graph)
 
@@ -93,6 +97,7 @@ class Architecture:
     def modules(self) -> dict[str, Module]:
         return self.graph.modules
 
+    @without_gc
     def layers(self) -> list[LayerRow]:
         """Every node but the input, in topological order."""
         rows = []
@@ -117,6 +122,7 @@ class Architecture:
         return list(seen)
 
     @cached_property
+    @without_gc
     def _paths(self):
         return path_stats(self.graph)
 
@@ -140,9 +146,11 @@ class Architecture:
                             self.source)
 
     # -- reports and backends -----------------------------------------------
+    @without_gc
     def summary(self, **options) -> str:
         return summary_text(self, **options)
 
+    @without_gc
     def to_dict(self, elementwise: bool = False) -> dict:
         return info_dict(self, elementwise=elementwise)
 

@@ -83,18 +83,25 @@ def spec_file(tmp_path):
 
 
 def located(err: str, path, line: int, col: int | None = None):
-    """Assert the error names path:line[:col], shows that source line and a caret under col."""
+    """Assert the error names path:line[:col], shows that source line and a caret under col.
+
+    Lines are counted as archdsl's front ends count them: `\\n` ends an .arch line; YAML also
+    breaks at \\r, NEL, U+2028 and U+2029 (splitlines would also break at form feeds).
+    """
+    from archdsl.errors import visible
+
     first = err.splitlines()[0]
     m = re.match(rf"^{re.escape(str(path))}:(\d+):(\d+): error: ", first)
     assert m, first
     assert int(m.group(1)) == line, first
     if col is not None:
         assert int(m.group(2)) == col, first
-    src_line = open(path).read().splitlines()[line - 1]
-    lines = err.splitlines()
-    assert lines[1].endswith(src_line.rstrip()), lines[1]
-    caret_col = lines[2].index("^") - lines[2].index("|") - 1
-    assert caret_col == int(m.group(2)), (lines[2], m.group(2))
+    text = open(path, newline="").read()
+    lines = re.split("\r\n|[\r\n\x85\u2028\u2029]", text) if str(path).endswith((".yaml", ".yml")) else text.split("\n")
+    shown = err.split("\n")
+    assert shown[1].endswith(visible(lines[line - 1].expandtabs(1)).rstrip()), shown[1]
+    caret_col = shown[2].index("^") - shown[2].index("|") - 1
+    assert caret_col == int(m.group(2)), (shown[2], m.group(2))
     assert "Traceback" not in err
 
 

@@ -1,6 +1,6 @@
 """The package's shape: imports run one way along the pipeline, no cycles, small files and functions.
 
-    shared (errors, values, files, version, targets) < syntax < ops < ir < elaborate < passes
+    shared (errors, values, files, version, targets, gcpause) < syntax < ops < ir < elaborate < passes
       < transforms < report < architecture < cli, zoo, the package root
 
 A stage imports only earlier stages and the shared modules (every import
@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT
 
-SHARED = {"archdsl.errors", "archdsl.values", "archdsl.files", "archdsl.version", "archdsl.targets"}
+SHARED = {"archdsl.errors", "archdsl.values", "archdsl.files", "archdsl.version", "archdsl.targets", "archdsl.gcpause"}
 PIPELINE = ["archdsl.syntax", "archdsl.ops", "archdsl.ir", "archdsl.elaborate", "archdsl.passes",
             "archdsl.transforms", "archdsl.report", "archdsl.architecture", "archdsl.cli"]
 TOP = {"archdsl.cli", "archdsl.zoo", "archdsl"}  # the last stage: the command line, the zoo and the lazy root

@@ -1,4 +1,4 @@
-"""Stage 9, the command line (main.py lists the commands; options.py is the one loader)."""
-from .main import main
+"""Stage 9, the command line (app.py lists the commands; options.py is the one loader)."""
+from .app import main
 
 __all__ = ["main"]

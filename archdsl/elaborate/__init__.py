@@ -10,9 +10,8 @@
 """
 from __future__ import annotations
 
-import gc
-
 from ..errors import ArchError
+from ..gcpause import paused_gc
 from ..ir import verify
 from ..ops import Shape
 from ..syntax.ast import Program
@@ -22,15 +21,11 @@ from .builder import Elaborator
 def elaborate(program: Program, overrides: dict | None = None, input_shape: Shape | None = None):
     """Build and verify the IR. Returns (graph, shapes, config); an ArchError carries `.partial` = (graph, shapes)."""
     e = Elaborator(program, overrides, input_shape)
-    collecting = gc.isenabled()
-    gc.disable()  # building makes ~10 objects a node and no garbage; the collector would rescan them all
-    try:
-        g = e.run()
-        verify(g)
-    except ArchError as err:
-        err.partial = (e.g, e.shapes)
-        raise
-    finally:
-        if collecting:
-            gc.enable()
+    with paused_gc():  # building makes ~10 objects a node and no garbage (archdsl/gcpause.py)
+        try:
+            g = e.run()
+            verify(g)
+        except ArchError as err:
+            err.partial = (e.g, e.shapes)
+            raise
     return g, e.shapes, e.config

@@ -82,6 +82,7 @@ class Elaborator:
         self.work = 0
         self.where: Span | None = None  # the spec text being elaborated (for budget errors)
         self.op_memo: dict[tuple, Op] = {}
+        self.config_memo: dict[tuple, tuple] = {}
         self.block_specs: dict[str, tuple[ArgSpec, ...]] = {}  # each template's formals as the binder reads them
 
     # ---------------------------------------------------------------- entry
@@ -269,16 +270,22 @@ class Elaborator:
             if a.name is None:
                 listing = ", ".join(s.name for s in kind.arg_specs()) or "none"
                 raise ArchError(f"{unit.kind} takes keyword arguments only ({listing})", a.span)
-        specs = kind.arg_specs()
-        bound = bind(unit.args, specs, step.scope, unit.kind, unit.span, style="structure")
-        config = kind.Config(**fill_defaults(bound, specs, unit.kind, unit.span, style="structure"))
+        key = _call_key(unit, step.scope)
+        hit = self.config_memo.get(key) if key is not None else None
+        if hit is None:
+            specs = kind.arg_specs()
+            bound = bind(unit.args, specs, step.scope, unit.kind, unit.span, style="structure")
+            hit = (kind.Config(**fill_defaults(bound, specs, unit.kind, unit.span, style="structure")), bound.spans)
+            if key is not None:
+                self.config_memo[key] = hit  # the same structure with the same argument values: one config
+        config, spans = hit
         if unit.shortcut is not None and not kind.takes_shortcut:
             raise ArchError(f"{unit.kind} takes no `shortcut {{ }}` body", unit.shortcut.span)
         names = step.names
         if step.explicit is not None or kind.container == "always":
             names = names.child(names.claim(step.explicit, step.span))
             self.module(names.prefix, unit.kind, unit.span)
-        return kind.build(self, Call(unit, config, bound.spans, names, step.scope), cur)
+        return kind.build(self, Call(unit, config, spans, names, step.scope), cur)
 
     def layer_call(self, call: A.Call, step: Step, cur: int) -> int:
         op_cls = REGISTRY.get(call.name)
@@ -358,8 +365,9 @@ def _as_is(value):
     return value
 
 
-def _call_key(call: A.Call, scope: dict):
-    """(the call, its argument values): what decides the op a layer call makes; None if a value is unhashable."""
+def _call_key(call, scope: dict):
+    """(the call, its argument values): what decides the op a layer call (or the config a structure) makes;
+    None if a value is unhashable."""
     values = []
     for arg in call.args:
         expr = arg.value

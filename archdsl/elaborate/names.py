@@ -11,7 +11,6 @@ container).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from ..errors import ArchError, Span
 
@@ -33,13 +32,15 @@ def check_name(name, span: Span, what: str = "layer name") -> str:
     return name
 
 
-@dataclass
 class Names:
     """One container's namespace: hands out child names, numbering unnamed ones."""
 
-    prefix: str  # qualified name of the container ("" for the network)
-    used: dict[str, Span] = field(default_factory=dict)
-    position: int = 0
+    __slots__ = ("prefix", "used", "position")
+
+    def __init__(self, prefix: str, used: dict[str, Span] | None = None):
+        self.prefix = prefix  # qualified name of the container ("" for the network)
+        self.used: dict[str, Span] = {} if used is None else used
+        self.position = 0
 
     def claim(self, explicit: str | None, span: Span) -> str:
         name = explicit if explicit is not None else str(self.position)

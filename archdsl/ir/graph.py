@@ -15,12 +15,14 @@ position), built on demand, for users and for graph algorithms.
 from __future__ import annotations
 
 from dataclasses import replace as _replace
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from ..errors import Span
 from ..ops import Merge
 from .records import Join, Module, Node, NodeId, ResidualUnit, Role, qualified_parent
+
+if TYPE_CHECKING:  # networkx is imported on first use of Graph.nx: the analysis path never needs it
+    import networkx as nx
 
 
 class Graph:
@@ -34,7 +36,7 @@ class Graph:
         self.output: NodeId | None = None
         self.joins: dict[NodeId, Join] = {}  # roles of join inputs, recorded by the structure that made them
         self.units: list[ResidualUnit] = []  # residual-like units, in network order
-        self._nx: nx.MultiDiGraph | None = None
+        self._nx: "nx.MultiDiGraph | None" = None
 
     # ------------------------------------------------------------ queries
 
@@ -149,10 +151,12 @@ class Graph:
     # ------------------------------------------------------------ networkx and reachability
 
     @property
-    def nx(self) -> nx.MultiDiGraph:
+    def nx(self) -> "nx.MultiDiGraph":
         """The graph as networkx: node attribute `node` (the Node), one edge per input with key = position."""
         if self._nx is None:
-            g = nx.MultiDiGraph(name=self.name)
+            import networkx
+
+            g = networkx.MultiDiGraph(name=self.name)
             for nid, node in self._nodes.items():
                 g.add_node(nid, node=node)
             for nid, ins in self._inputs.items():

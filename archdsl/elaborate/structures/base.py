@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
+from typing import ClassVar, NamedTuple
 from dataclasses import field as _field
-from typing import ClassVar
 
 from ...errors import ArchError, Span
 from ...ir import Join
@@ -28,8 +28,7 @@ def arg(default, convert, doc: str = ""):
     return _field(default=default, metadata={"convert": convert, "doc": doc})
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """One application of a structure: the AST, its typed arguments and where each was given."""
 
     unit: A.Structure

@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from ..errors import ArchError
+from ..gcpause import paused_gc
 from ..version import __version__
 from . import commands, pictures
 
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with paused_gc():  # one command, then the process ends: the collector has nothing to find
+            return args.func(args)
     except ArchError as err:
         sys.stdout.flush()
         print(err.format(), file=sys.stderr)
