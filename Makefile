@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench fuzz
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -25,3 +25,6 @@ test: setup
 
 bench: setup   # each benchmark prints its table; results are recorded in bench/RESULTS.md
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+fuzz: setup   # the full fuzz run: 20,000 cases; failures are minimised into tests/fuzz/regressions/
+	$(BIN)/python bench/fuzz.py

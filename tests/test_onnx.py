@@ -107,7 +107,7 @@ def check_inferred_shapes(model: onnx.ModelProto, arch) -> int:
 @pytest.mark.parametrize("path", MODEL_SPECS, ids=rel)
 def test_spec_exports_checks_and_matches_torch(path, tmp_path):
     pytest.importorskip("torch")
-    arch = small_arch(path)
+    arch = small_arch(path, narrow=True)
     x = batch(arch)
     module, want = seeded_torch_module(arch, x)
     target = tmp_path / "model.onnx"

@@ -179,6 +179,7 @@ def test_fuse_bn_file_folds_an_unfolded_state_dict(cli, tmp_path, resnet20):
 # ---------------------------------------------------------------- torch tooling
 
 
+@pytest.mark.slow
 def test_torch_compile_fullgraph_has_no_graph_breaks(resnet20):
     model = resnet20.to_torch(seed=0).eval()
     x = torch.randn(2, 3, 32, 32)
@@ -188,6 +189,7 @@ def test_torch_compile_fullgraph_has_no_graph_breaks(resnet20):
     assert torch._dynamo.explain(model)(x).graph_break_count == 0
 
 
+@pytest.mark.slow
 def test_torch_export_and_jit_trace(resnet20):
     model = resnet20.to_torch(seed=0).eval()
     x = torch.randn(2, 3, 32, 32)

@@ -45,7 +45,7 @@ def loss_of(out):
 @pytest.mark.parametrize("path", MODEL_SPECS, ids=rel)
 def test_module_agrees_with_analysis(path):
     torch.set_num_threads(2)
-    arch = small_arch(path)
+    arch = small_arch(path, narrow=True)
     model = arch.to_torch(seed=0, zero_init_residual=True)
 
     got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]

@@ -213,9 +213,13 @@ def _check_cost(g: Graph, order, inputs, digit_bits: int, step_sets) -> None:
         for nid in order:
             preds = inputs[nid]
             step = nid in steps
-            longest[nid] = max((longest[p] for p in preds), default=0) + step
-            shortest[nid] = min((shortest[p] for p in preds), default=0) + step
-            total += (longest[nid] - shortest[nid] + 1) * digit_bits
+            if len(preds) == 1:
+                high, low = longest[preds[0]] + step, shortest[preds[0]] + step
+            else:
+                high = max((longest[p] for p in preds), default=0) + step
+                low = min((shortest[p] for p in preds), default=0) + step
+            longest[nid], shortest[nid] = high, low
+            total += (high - low + 1) * digit_bits
             if total > MAX_PATH_BITS:
                 raise ArchError(
                     f"exact path statistics of this network would handle over {MAX_PATH_BITS / 8e9:.1f} GB of "

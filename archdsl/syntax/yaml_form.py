@@ -294,8 +294,7 @@ def _kind(node) -> str:
 def parse_yaml(text: str, file: str = "<string>") -> A.SpecFile:
     register_source(file, text, "yaml")
     try:
-        _check_events(text, file)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _EventComposer(_checked_events(text, file)).get_single_node()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else None
@@ -322,10 +321,12 @@ def _position_span(text: str, position: int, file: str) -> Span:
 _YAML_LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
-def _check_events(text: str, file: str) -> None:
-    """Refuse nesting deeper than MAX_YAML_DEPTH before composing (the composer recurses)."""
+def _checked_events(text: str, file: str) -> list[yaml.Event]:
+    """The parser's events, refusing nesting deeper than MAX_YAML_DEPTH before composing (the composer recurses)."""
     depth = 0
+    events = []
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        events.append(event)
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_YAML_DEPTH:
@@ -334,6 +335,29 @@ def _check_events(text: str, file: str) -> None:
                                 Span(file, mark.line + 1, mark.column + 1))
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
+    return events
+
+
+class _EventComposer(yaml.composer.Composer, yaml.resolver.Resolver):
+    """SafeLoader's composer fed with events already parsed (the text is scanned once, not twice)."""
+
+    def __init__(self, events: list[yaml.Event]):
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self._events = events
+        self._next = 0
+
+    def check_event(self, *choices) -> bool:
+        if self._next == len(self._events):
+            return False
+        return not choices or isinstance(self._events[self._next], choices)
+
+    def peek_event(self) -> yaml.Event:
+        return self._events[self._next]
+
+    def get_event(self) -> yaml.Event:
+        self._next += 1
+        return self._events[self._next - 1]
 
 
 def _check_tree(root: yaml.Node, reader: _Reader) -> None:

@@ -3,7 +3,8 @@
 `test_fuzz_sample` runs a fixed sample of 2,000 cases (mutations of every
 spec and example, generated specs, both formats) in two worker processes in
 well under a minute; `test_regressions_replay` replays the corpus that
-bench/fuzz.py writes; `test_fuzz_full` (slow) is the 20,000-case run.
+bench/fuzz.py writes. The full 20,000-case run is `make fuzz` (bench/fuzz.py, ~2.5 min on
+2 cores; exit status 1 on any failure), kept out of `make test` so the suite stays under 6 min.
 A failure message lists each failure class with a case number:
 `python bench/fuzz.py --case N --seed S --profile quick` shows that case.
 """
@@ -27,10 +28,9 @@ from .seeds import load_seeds
 
 SAMPLE_SEED = 2024
 SAMPLE_CASES = 2_000
-SAMPLE_TIMEOUT = 2.0  # seconds per case: a refusal must take < 1 s, and big accepted specs are rare in "quick"
-CONFIRM_TIMEOUT = 6.0  # a case over SAMPLE_TIMEOUT is rerun with this before it counts as a hang (100,000-node
-#                       nets must finish in < 5 s: bench/bench_budgets.py)
-FULL_CASES = 20_000
+SAMPLE_TIMEOUT = 5.0  # seconds per case: a refusal must take < 1 s, a 100,000-node net < 5 s (bench/bench_budgets.py)
+CONFIRM_TIMEOUT = 10.0  # a case over SAMPLE_TIMEOUT is rerun with this before it counts as a hang (a loaded
+#                        machine may be slow)
 JOBS = 2
 
 
@@ -62,12 +62,6 @@ def test_regressions_replay():
     results = run_cases(cases, JOBS, timeout=corpus.REPLAY_TIMEOUT)
     failing = [f"{r.case.origin}: {r.outcome.kind} {r.outcome.signature()}" for r in results if not r.outcome.passed]
     assert not failing, f"{len(failing)} of {len(cases)} regression cases fail:\n" + "\n".join(failing)
-
-
-@pytest.mark.slow
-def test_fuzz_full():
-    results = run_sample(FULL_CASES, 1, JOBS, timeout=10.0)
-    assert_no_failures(results, "python bench/fuzz.py --case N")
 
 
 # ---------------------------------------------------------------- the harness itself
