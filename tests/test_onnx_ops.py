@@ -4,6 +4,9 @@ The reference below is an independent reading of each op's definition in
 archdsl/ops/ (torch semantics); the spec-level cross-check with the torch
 backend is in test_onnx.py.
 """
+import functools
+import operator
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -53,6 +56,26 @@ def _zeropad(op, xs, w):
     return F.pad(x, (0, 0, 0, 0, extra, extra))
 
 
+def _layernorm(op, xs, w):
+    x = xs[0]
+    if x.dim() == 2:
+        return F.layer_norm(x, x.shape[1:], w.get("weight"), w.get("bias"), op.eps)
+    y = F.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], w.get("weight"), w.get("bias"), op.eps)
+    return y.permute(0, 3, 1, 2)
+
+
+def _upsample(op, xs, w):
+    align = op.align_corners if op.mode == "bilinear" else None
+    if op.size is not None:
+        return F.interpolate(xs[0], size=op.size, mode=op.mode, align_corners=align)
+    return F.interpolate(xs[0], scale_factor=op.scale, mode=op.mode, align_corners=align)
+
+
+def _channel_shuffle(op, xs, w):
+    n, c, h, wd = xs[0].shape
+    return xs[0].view(n, op.groups, c // op.groups, h, wd).transpose(1, 2).reshape(n, c, h, wd)
+
+
 def _stack(xs):
     return torch.stack(list(xs))
 
@@ -66,6 +89,26 @@ REFERENCE = {
     "leaky_relu": lambda op, xs, w: F.leaky_relu(xs[0], op.slope),
     "elu": lambda op, xs, w: F.elu(xs[0], op.alpha),
     "prelu": lambda op, xs, w: F.prelu(xs[0], w["weight"]),
+    "relu6": lambda op, xs, w: F.relu6(xs[0]),
+    "hardtanh": lambda op, xs, w: F.hardtanh(xs[0], op.min, op.max),
+    "silu": lambda op, xs, w: xs[0] * torch.sigmoid(xs[0]),
+    "gelu": lambda op, xs, w: F.gelu(xs[0], approximate=op.approximate),
+    "hardswish": lambda op, xs, w: xs[0] * F.relu6(xs[0] + 3) / 6,
+    "hardsigmoid": lambda op, xs, w: F.relu6(xs[0] + 3) / 6,
+    "mish": lambda op, xs, w: xs[0] * torch.tanh(F.softplus(xs[0])),
+    "softplus": lambda op, xs, w: F.softplus(xs[0], op.beta, op.threshold),
+    "softmax": lambda op, xs, w: torch.softmax(xs[0], 1),
+    "layernorm": _layernorm,
+    "groupnorm": lambda op, xs, w: F.group_norm(xs[0], op.groups, w.get("weight"), w.get("bias"), op.eps),
+    "instancenorm": lambda op, xs, w: F.instance_norm(xs[0], weight=w.get("weight"), bias=w.get("bias"), eps=op.eps),
+    "convt": lambda op, xs, w: F.conv_transpose2d(xs[0], w["weight"], w.get("bias"), op.stride, op.padding,
+                                                  op.output_padding, op.groups, op.dilation),
+    "upsample": _upsample,
+    "pixel_shuffle": lambda op, xs, w: F.pixel_shuffle(xs[0], op.factor),
+    "pixel_unshuffle": lambda op, xs, w: F.pixel_unshuffle(xs[0], op.factor),
+    "channel_shuffle": _channel_shuffle,
+    "slice": lambda op, xs, w: xs[0][:, op.start:op.stop],
+    "drop_path": lambda op, xs, w: xs[0],
     "maxpool": _maxpool,
     "avgpool": _avgpool,
     "adaptive_avgpool": lambda op, xs, w: F.adaptive_avg_pool2d(xs[0], op.size),
@@ -77,10 +120,10 @@ REFERENCE = {
     "identity": lambda op, xs, w: xs[0],
     "scale": lambda op, xs, w: xs[0] * op.factor,
     "zeropad": _zeropad,
-    "add": lambda op, xs, w: _stack(xs).sum(0),
+    "add": lambda op, xs, w: functools.reduce(operator.add, xs),  # later inputs may broadcast
     "mean": lambda op, xs, w: _stack(xs).mean(0),
     "max": lambda op, xs, w: _stack(xs).amax(0),
-    "mul": lambda op, xs, w: _stack(xs).prod(0),
+    "mul": lambda op, xs, w: functools.reduce(operator.mul, xs),
     "concat": lambda op, xs, w: torch.cat(list(xs), 1),
     "join": lambda op, xs, w: torch.cat(list(xs), 1) if op.mode == "concat" else getattr(_stack(xs), {
         "mean": "mean", "sum": "sum", "max": "amax"}[op.mode])(0),
@@ -165,6 +208,15 @@ ONE_OP_NETWORKS = [
     "parallel(merge=max) { conv(4, 1) conv(4, 3, padding=1) relu }",
     "parallel(merge=mul) { sigmoid tanh conv(4, 1) }",
     "dense { { bn relu conv(3, 3, padding=1) } x 3 }",
+    "parallel(merge=mul) { identity { gap conv(2, 1) relu conv(4, 1) hardsigmoid } }",  # SE: a Cx1x1 gate
+    "parallel(merge=add) { identity { gap conv(1, 1) } }",  # a 1x1x1 term broadcast over the map
+    "gelu silu mish softplus softplus(0.5, threshold=3) hardtanh relu6 hardswish",
+    "upsample(size=[20, 9]) upsample(1.5, mode=bilinear) upsample(size=7, mode=bilinear, align_corners=true)",
+    "layernorm(affine=false) groupnorm(2, affine=false) groupnorm(4, eps=0.1) instancenorm",
+    "convt(5, [3, 2], stride=[2, 3], padding=[1, 0], output_padding=[1, 2], bias=false)",
+    "convt(4, 4, stride=2, padding=1, dilation=2)",
+    "conv(8, 1) pixel_shuffle(2) pixel_unshuffle(2) channel_shuffle(4) slice(2, 7)",
+    "gap flatten layernorm linear(3) softmax",
 ]
 
 
@@ -189,7 +241,12 @@ def check_against_reference(arch, seed=3):
     got = run_onnx(model, x)
     want = reference_forward(arch, weights, torch.from_numpy(x)).numpy()
     assert got.shape == want.shape == (2, *arch.output_shape)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+    tolerance = dict(rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+    np.testing.assert_allclose(got, want, **tolerance)
+    module = arch.to_torch().eval()  # the torch lowering of the same ops, with the same weights
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, strict=True)
+    with torch.no_grad():
+        np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), want, **tolerance)
 
 
 @pytest.mark.parametrize("body", ONE_OP_NETWORKS)

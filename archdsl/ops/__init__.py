@@ -1,5 +1,5 @@
 """Stage 2, the op registry: every op kind, defined once (see base.py). Importing it registers them all."""
-from . import activations, basic, conv, merge, norm, pooling, spatial, train_time  # noqa: F401  (registration)
+from . import activations, basic, channels, conv, merge, norm, pooling, resample, spatial, train_time  # noqa: F401  (registration)
 from .args import ArgSpec
 from .base import REGISTRY, Merge, Op, Shape, ShapeError, Traits, fmt, numel
 

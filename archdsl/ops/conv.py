@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .args import MAX_DIM, REQUIRED, ArgSpec, boolean, padding, pair, positive_int
+from .args import MAX_DIM, REQUIRED, ArgSpec, boolean, nonneg_int, padding, pair, positive_int
 from .base import Op, ShapeError, Traits, numel, register
 from .windows import kxk, spatial, stride_text, windowed_out
 
@@ -136,3 +136,74 @@ class DepthwiseConv(Op):
         k = self.kernel
         text = f"dwconv {k[0]}x{k[1]}" + ("" if self.stride == (1, 1) else f"/{self.stride[0]}")
         return text + (f", x{self.multiplier}" if self.multiplier > 1 else "")
+
+
+@register
+@dataclass(frozen=True)
+class ConvTranspose(Op):
+    """Transposed convolution (U-Net's up-convolution, FCN's learned upsampling).
+
+    `convt(out, kernel, stride=1, padding=0, output_padding=0, groups=1, dilation=1, bias=true)`; output side
+    (H - 1)·stride - 2·padding + dilation·(kernel - 1) + output_padding + 1, as torch's `nn.ConvTranspose2d`.
+    """
+
+    kind = "convt"
+    family = "conv"
+    TRAITS = Traits(weight_layer=True, fresh_output=True)
+    ARGS = (
+        ArgSpec("out", positive_int, REQUIRED, True, "output channels"),
+        KERNEL,
+        ArgSpec("stride", pair(positive_int), 1, doc="s or [sh, sw]"),
+        ArgSpec("padding", pair(nonneg_int), 0, doc="p or [ph, pw], removed from both sides"),
+        ArgSpec("output_padding", pair(nonneg_int), 0, doc="added to one side; less than stride or dilation"),
+        ArgSpec("groups", positive_int, 1),
+        ArgSpec("dilation", pair(positive_int), 1),
+        ArgSpec("bias", boolean, True),
+    )
+    EXAMPLE = "convt(6, 3, stride=2, padding=1, output_padding=1, groups=2)"
+    PARAMS_DOC = "in·(out/groups)·kh·kw (+out)"
+    ELEMENTWISE_DOC = "1 per output element with a bias"
+    out: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    output_padding: tuple[int, int] = (0, 0)
+    groups: int = 1
+    dilation: tuple[int, int] = (1, 1)
+    bias: bool = True
+
+    def infer(self, inputs):
+        c, h, w = spatial(inputs[0], "convt")
+        for what, n in (("input", c), ("output", self.out)):
+            if n % self.groups:
+                raise ShapeError(f"convt groups={self.groups} does not divide the {n} {what} channels")
+        sides = []
+        for axis, size in enumerate((h, w)):
+            s, p, op, d, k = (self.stride[axis], self.padding[axis], self.output_padding[axis], self.dilation[axis],
+                              self.kernel[axis])
+            if op >= max(s, d):
+                raise ShapeError(f"convt output_padding {op} must be smaller than the stride ({s}) or dilation ({d})")
+            side = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if side <= 0:
+                raise ShapeError(f"convt gives an empty output ({side} {('rows', 'columns')[axis]}): padding too large")
+            sides.append(side)
+        return (self.out, *sides)
+
+    def params(self, inputs):
+        return inputs[0][0] * (self.out // self.groups) * self.kernel[0] * self.kernel[1] + (self.out if self.bias else 0)
+
+    def macs(self, inputs, out):
+        """Each input position meets every kernel tap (torch's FlopCounterMode counts the same)."""
+        c, h, w = inputs[0]
+        return h * w * c * (self.out // self.groups) * self.kernel[0] * self.kernel[1]
+
+    def state(self, inputs):
+        weight = ("weight", (inputs[0][0], self.out // self.groups) + self.kernel)
+        return (weight, ("bias", (self.out,))) if self.bias else (weight,)
+
+    def extra_ops(self, inputs, out):
+        return numel(out) if self.bias else 0
+
+    def describe(self):
+        return f"convt {kxk(self.kernel)}{stride_text(self.stride)}, {self.out}" + (
+            f", g{self.groups}" if self.groups > 1 else "")

@@ -19,6 +19,16 @@ def _same_shapes(kind: str, inputs):
     return first
 
 
+def _broadcast(kind: str, inputs):
+    """Input 0's shape; each other input equals it or broadcasts to it (a Cx1x1 or 1x1x1 gate over CxHxW)."""
+    first = inputs[0]
+    for i, shape in enumerate(inputs[1:], start=1):
+        if shape != first and (len(shape) != len(first) or any(d not in (1, f) for d, f in zip(shape, first))):
+            raise ShapeError(f"{kind} needs inputs of input 0's shape or broadcasting to it (Cx1x1, 1x1x1), "
+                             f"got {fmt(first)} (input 0) and {fmt(shape)} (input {i})")
+    return first
+
+
 @dataclass(frozen=True)
 class _Elementwise(Op):
     family = "merge"
@@ -37,11 +47,17 @@ class _Elementwise(Op):
 @register
 @dataclass(frozen=True)
 class Add(_Elementwise):
-    """Elementwise sum (a residual join). Made by residual, multi_residual, poly and `parallel(merge=add)`."""
+    """Elementwise sum (a residual join); inputs after the first may broadcast (Cx1x1).
+
+    Made by residual, multi_residual, poly and `parallel(merge=add)`.
+    """
 
     kind = "add"
     TRAITS = Traits(merge=Merge.SUM, fresh_output=True, inplace=True)
     EXAMPLE = "residual(after=none) { conv(4, 3, padding=1) }"
+
+    def infer(self, inputs):
+        return _broadcast(self.kind, inputs)
 
 
 @register
@@ -69,11 +85,17 @@ class Max(_Elementwise):
 @register
 @dataclass(frozen=True)
 class Mul(_Elementwise):
-    """Elementwise product: input 0 gated by the others. Made by `parallel(merge=mul)` and gated residuals."""
+    """Elementwise product: input 0 gated by the others, which may broadcast (SE's Cx1x1 gate).
+
+    Made by `parallel(merge=mul)` and gated residuals.
+    """
 
     kind = "mul"
     TRAITS = Traits(merge=Merge.GATE, fresh_output=True)
-    EXAMPLE = "parallel(merge=mul) { identity { conv(4, 1) sigmoid } }"
+    EXAMPLE = "parallel(merge=mul) { identity { gap conv(4, 1) sigmoid } }"
+
+    def infer(self, inputs):
+        return _broadcast(self.kind, inputs)
 
 
 @register

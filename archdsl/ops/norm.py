@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .args import ArgSpec, boolean, positive_number, probability
+from .args import REQUIRED, ArgSpec, boolean, positive_int, positive_number, probability
 from .base import Op, ShapeError, Traits, fmt, numel, register
+from .windows import spatial
 
 
 @register
@@ -45,3 +46,104 @@ class BatchNorm(Op):
 
     def describe(self):
         return "bn" if self.eps == 1e-5 else f"bn eps={self.eps:g}"
+
+
+def _channels(inputs, kind: str) -> int:
+    if len(inputs[0]) not in (1, 3):
+        raise ShapeError(f"{kind} needs CxHxW or C features, got {fmt(inputs[0])}")
+    return inputs[0][0]
+
+
+@register
+@dataclass(frozen=True)
+class LayerNorm(Op):
+    """Layer normalisation over channels. `layernorm(eps=1e-5, affine=true)`.
+
+    On C features it is torch's `nn.LayerNorm(C)`; on a CxHxW map it normalises
+    each position's C channels (ConvNeXt's LayerNorm2d), with one scale and shift per channel.
+    """
+
+    kind = "layernorm"
+    family = "norm"
+    TRAITS = Traits(fresh_output=True, minor=True)
+    ARGS = (ArgSpec("eps", positive_number, 1e-5), ArgSpec("affine", boolean, True))
+    EXAMPLE = "layernorm(eps=1e-6)"
+    PARAMS_DOC = "2·C"
+    ELEMENTWISE_DOC = "4 per element (mean, variance, normalise, scale and shift)"
+    eps: float = 1e-5
+    affine: bool = True
+
+    def infer(self, inputs):
+        _channels(inputs, self.kind)
+        return inputs[0]
+
+    def params(self, inputs):
+        return 2 * inputs[0][0] if self.affine else 0
+
+    def state(self, inputs):
+        c = (inputs[0][0],)
+        return (("weight", c), ("bias", c)) if self.affine else ()
+
+    def extra_ops(self, inputs, out):
+        return 4 * numel(out)
+
+    def describe(self):
+        return "layernorm" if self.eps == 1e-5 else f"layernorm eps={self.eps:g}"
+
+
+@register
+@dataclass(frozen=True)
+class GroupNorm(Op):
+    """Group normalisation: `groupnorm(groups, eps=1e-5, affine=true)`; the channels must divide by `groups`."""
+
+    kind = "groupnorm"
+    family = "norm"
+    TRAITS = Traits(fresh_output=True, minor=True)
+    ARGS = (ArgSpec("groups", positive_int, REQUIRED, True), ArgSpec("eps", positive_number, 1e-5),
+            ArgSpec("affine", boolean, True))
+    EXAMPLE = "groupnorm(2)"
+    PARAMS_DOC = "2·C"
+    ELEMENTWISE_DOC = "4 per element"
+    groups: int = 1
+    eps: float = 1e-5
+    affine: bool = True
+
+    def infer(self, inputs):
+        c = spatial(inputs[0], self.kind)[0]
+        if c % self.groups:
+            raise ShapeError(f"groupnorm groups={self.groups} does not divide the {c} channels")
+        return inputs[0]
+
+    params = LayerNorm.params
+    state = LayerNorm.state
+    extra_ops = LayerNorm.extra_ops
+
+    def describe(self):
+        return f"groupnorm {self.groups}"
+
+
+@register
+@dataclass(frozen=True)
+class InstanceNorm(Op):
+    """Instance normalisation of each channel of a CxHxW map: `instancenorm(eps=1e-5, affine=false)`.
+
+    torch's defaults: no running statistics, so train and eval agree.
+    """
+
+    kind = "instancenorm"
+    family = "norm"
+    TRAITS = Traits(fresh_output=True, minor=True)
+    ARGS = (ArgSpec("eps", positive_number, 1e-5), ArgSpec("affine", boolean, False))
+    EXAMPLE = "instancenorm(affine=true)"
+    PARAMS_DOC = "0, or 2·C with affine"
+    ELEMENTWISE_DOC = "4 per element"
+    eps: float = 1e-5
+    affine: bool = False
+
+    def infer(self, inputs):
+        spatial(inputs[0], self.kind)
+        return inputs[0]
+
+    params = LayerNorm.params
+    state = LayerNorm.state
+    extra_ops = LayerNorm.extra_ops

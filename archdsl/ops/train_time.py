@@ -5,7 +5,8 @@ IR (docs/internals.md, "Train-time ops and weight sharing"):
 
     join              FractalNet's join: merge mode, the column of each input,
                       local/global drop-path probabilities and group
-    stochastic_depth  a residual branch kept with probability `survival`
+    stochastic_depth  a residual branch kept with probability `survival` (scaled by it in eval)
+    drop_path         torchvision's StochasticDepth: dropped with probability `p`, inverted, eval identity
     gate              T(x) = sigmoid(conv(x) + b), the bias starting at `bias_init`
     one_minus         1 - x (the carry gate of highway / gated shortcuts)
 
@@ -114,6 +115,36 @@ class StochasticDepth(Op):
 
     def describe(self):
         return f"stochastic depth p={self.survival:.4g}"
+
+
+@register
+@dataclass(frozen=True)
+class DropPath(Op):
+    """`drop_path(p, mode=row)`: torchvision's `StochasticDepth` (timm's `DropPath`), inverted.
+
+    Training: each sample (mode=row) or the whole batch (mode=batch) is zeroed
+    with probability p, and what is kept is divided by 1 - p. Eval: the identity.
+    torchvision's EfficientNet and ConvNeXt put it at the end of each residual
+    branch with p = stochastic_depth_prob · block index / blocks.
+    """
+
+    kind = "drop_path"
+    family = "reg"
+    TRAITS = Traits(eval_identity=True, minor=True)
+    EXAMPLE = "drop_path(0.2)"
+    ELEMENTWISE_DOC = "0 (the identity in eval)"
+    ARGS = (
+        ArgSpec("p", probability, REQUIRED, True, "probability that the input is dropped"),
+        ArgSpec("mode", choice("row", "batch"), "row", doc="draw per sample or per mini-batch"),
+    )
+    p: float = 0.0
+    mode: str = "row"
+
+    def branch_survival(self):
+        return 1.0 - self.p
+
+    def describe(self):
+        return f"drop path p={self.p:.4g}"
 
 
 @register

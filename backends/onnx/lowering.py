@@ -33,6 +33,9 @@ NODES: dict[str, tuple[str, dict]] = {
     "leaky_relu": ("LeakyRelu", {"alpha": "slope"}),
     "elu": ("Elu", {"alpha": "alpha"}),
     "flatten": ("Flatten", {"axis": 1}),
+    "hardswish": ("HardSwish", {}),
+    "hardsigmoid": ("HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}),
+    "softmax": ("Softmax", {"axis": 1}),
 }
 EMITTERS: dict[str, Callable[["Lowering"], str]] = {}
 

@@ -20,6 +20,8 @@ Every model is shape-inferred (the shapes must equal the analyser's) and passes
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,6 +34,7 @@ from archdsl.targets import OnnxOptions
 from archdsl.transforms import fold_bn
 from archdsl.version import __version__
 
+from . import decompose  # noqa: F401  (registers its emitters)
 from .lowering import Lowering, fold_bn_into_conv, lower
 from .weights import resolve_weights
 
@@ -134,9 +137,11 @@ class ModelBuilder:
         costs milliseconds even for ResNet-152.
         """
         graph = model.graph
-        declared = [helper.make_tensor_value_info(t.name, t.data_type, t.dims)
-                    for t in graph.initializer if t.data_type == TensorProto.FLOAT]
-        kept = [t for t in graph.initializer if t.data_type != TensorProto.FLOAT]
+        def weight(t) -> bool:  # small float constants (Resize's scales) stay: inference reads their values
+            return t.data_type == TensorProto.FLOAT and math.prod(t.dims) > 16
+
+        declared = [helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in graph.initializer if weight(t)]
+        kept = [t for t in graph.initializer if not weight(t)]
         skeleton = helper.make_model(helper.make_graph(graph.node, graph.name, list(graph.input) + declared,
                                                        graph.output, initializer=kept),
                                      opset_imports=model.opset_import)

@@ -16,6 +16,9 @@ torch only. Everything here may therefore refer only to `torch`, `nn`, `F`,
     Gate, OneMinus         highway / gated-shortcut gates
     AffineTheta, AffineGrid, GridSample              the spatial transformer
     StochasticDepth        a residual branch kept with probability `survival`
+    DropPath               torchvision's StochasticDepth (inverted, identity in eval)
+    LayerNorm2d            LayerNorm over the channels of a CxHxW map
+    ChannelSlice           a range of channels
     FractalJoin, sample_drop_path                    FractalNet's join with drop-path
     init_like_torchvision  the initialisation
     fold_batchnorm         BN folding of a state_dict
@@ -260,6 +263,54 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self):
         return f"survival={self.survival:.4g}, mode={self.mode}"
+
+
+class DropPath(nn.Module):
+    """torchvision's StochasticDepth / timm's DropPath, with torchvision's draws.
+
+    Training: zero each sample (`"row"`) or the batch with probability p and
+    divide what is kept by 1 - p. Eval: the identity.
+    """
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            keep.div_(survival)
+        return x * keep
+
+    def extra_repr(self):
+        return f"p={self.p:.4g}, mode={self.mode}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an NCHW map (torchvision's ConvNeXt LayerNorm2d)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ChannelSlice(nn.Module):
+    """Channels start..stop-1: `x[:, start:stop]`."""
+
+    def __init__(self, start: int, stop: int):
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, x):
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self):
+        return f"{self.start}, {self.stop}"
 
 
 def sample_drop_path(groups: dict, training: bool, device):

@@ -77,7 +77,16 @@ CALLS: dict[str, Call] = {
     "sigmoid": Call("nn.Sigmoid"),
     "tanh": Call("nn.Tanh"),
     "elu": Call("nn.ELU", (("alpha", 1.0),)),
+    "relu6": Call("nn.ReLU6"),
+    "hardtanh": Call("nn.Hardtanh", ("min", "max")),
+    "silu": Call("nn.SiLU"),
+    "hardswish": Call("nn.Hardswish"),
+    "hardsigmoid": Call("nn.Hardsigmoid"),
+    "mish": Call("nn.Mish"),
     "flatten": Call("nn.Flatten"),
+    "pixel_shuffle": Call("nn.PixelShuffle", ("factor",)),
+    "pixel_unshuffle": Call("nn.PixelUnshuffle", ("factor",)),
+    "channel_shuffle": Call("nn.ChannelShuffle", ("groups",)),
     "dropout": Call("nn.Dropout", ("p",)),
     "identity": Call("nn.Identity"),
     "adaptive_avgpool": Call("nn.AdaptiveAvgPool2d", ("size",)),
@@ -187,6 +196,64 @@ def linear(op, ctx):
     return Emitted(call("nn.Linear", lit(ctx.inputs[0][0]), lit(op.out), bias=None if op.bias else "False"))
 
 
+@emitter("gelu")
+def gelu(op, ctx):
+    return Emitted(call("nn.GELU", approximate=None if op.approximate == "none" else lit(op.approximate)))
+
+
+@emitter("softplus")
+def softplus(op, ctx):
+    return Emitted(call("nn.Softplus", beta=lit(op.beta) if op.beta != 1.0 else None,
+                        threshold=lit(op.threshold) if op.threshold != 20.0 else None))
+
+
+@emitter("softmax")
+def softmax(op, ctx):
+    return Emitted(call("nn.Softmax", "1"))
+
+
+@emitter("layernorm")
+def layernorm(op, ctx):
+    cls = "LayerNorm2d" if len(ctx.inputs[0]) == 3 else "nn.LayerNorm"
+    return Emitted(call(cls, lit(ctx.inputs[0][0]), eps=lit(op.eps) if op.eps != 1e-5 else None,
+                        elementwise_affine=None if op.affine else "False"))
+
+
+@emitter("groupnorm")
+def groupnorm(op, ctx):
+    return Emitted(call("nn.GroupNorm", lit(op.groups), lit(ctx.inputs[0][0]), eps=lit(op.eps) if op.eps != 1e-5 else None,
+                        affine=None if op.affine else "False"))
+
+
+@emitter("instancenorm")
+def instancenorm(op, ctx):
+    return Emitted(call("nn.InstanceNorm2d", lit(ctx.inputs[0][0]), eps=lit(op.eps) if op.eps != 1e-5 else None,
+                        affine="True" if op.affine else None))
+
+
+@emitter("convt")
+def conv_transpose(op, ctx):
+    return Emitted(call("nn.ConvTranspose2d", lit(ctx.inputs[0][0]), lit(op.out), square(op.kernel),
+                        stride=square(op.stride) if op.stride != (1, 1) else None,
+                        padding=square(op.padding) if op.padding != (0, 0) else None,
+                        output_padding=square(op.output_padding) if op.output_padding != (0, 0) else None,
+                        groups=lit(op.groups) if op.groups != 1 else None, bias=None if op.bias else "False",
+                        dilation=square(op.dilation) if op.dilation != (1, 1) else None))
+
+
+@emitter("upsample")
+def upsample(op, ctx):
+    by = dict(size=square(op.size)) if op.size is not None else dict(scale_factor=lit(float(op.scale)))
+    return Emitted(call("nn.Upsample", **by, mode=lit(op.mode) if op.mode != "nearest" else None,
+                        align_corners="True" if op.mode == "bilinear" and op.align_corners else
+                        "False" if op.mode == "bilinear" else None))
+
+
+@emitter("slice")
+def channel_slice(op, ctx):
+    return Emitted(call("ChannelSlice", lit(op.start), lit(op.stop)))
+
+
 @emitter("prelu")
 def prelu(op, ctx):
     count = ctx.inputs[0][0] if op.per_channel else 1
@@ -264,6 +331,11 @@ def fractal_join(op, ctx):
 def stochastic_depth(op, ctx):
     mode = lit(op.mode) if op.mode != "batch" else None
     return Emitted(call("StochasticDepth", lit(op.survival), mode=mode))
+
+
+@emitter("drop_path")
+def drop_path(op, ctx):
+    return Emitted(call("DropPath", lit(op.p), mode=lit(op.mode) if op.mode != "row" else None))
 
 
 @emitter("gate")
