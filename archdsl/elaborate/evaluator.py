@@ -96,6 +96,20 @@ def _sum(span, *args):
     return sum(args[0])
 
 
+def _make_divisible(span, *args):
+    """`make_divisible(v, divisor=8, min_value=divisor)`: torchvision's and timm's channel rounding
+    (MobileNet, EfficientNet, MnasNet): the nearest multiple of `divisor`, at least `min_value`, and not
+    more than 10% below v."""
+    if not 1 <= len(args) <= 3 or not all(is_number(a) for a in args) or not all(is_int(a) for a in args[1:]):
+        raise ArchError("make_divisible() takes a number and optionally two integers (divisor, min_value)", span)
+    v, divisor = args[0], args[1] if len(args) > 1 else 8
+    min_value = args[2] if len(args) > 2 else divisor
+    if divisor <= 0:
+        raise ArchError(f"make_divisible(): the divisor must be positive, got {divisor}", span)
+    rounded = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * v else rounded
+
+
 def _error(span, *args):
     """`error("depth must be 6n+2")`: stop with a located message (for spec-level checks)."""
     raise ArchError(" ".join(a if isinstance(a, str) else show(a) for a in args) or "error", span)
@@ -112,6 +126,10 @@ BUILTINS = {
     "floor": _numeric(math.floor, "floor"),
     "ceil": _numeric(math.ceil, "ceil"),
     "round": _numeric(round, "round", (1, 2)),
+    "sqrt": _numeric(math.sqrt, "sqrt"),
+    "log": _numeric(math.log, "log", (1, 2)),
+    "pow": _numeric(math.pow, "pow", (2, 2)),
+    "make_divisible": _make_divisible,
     "len": _len,
     "sum": _sum,
 }

@@ -1,0 +1,89 @@
+"""The modern families (issue 11) against torchvision 0.29.1 and timm, from tests/fixtures/modern.
+
+For each spec: params and MACs exact, the reference's state_dict names, shapes and order; then,
+with every tensor drawn from its name (weights_by_name.py: BN statistics and 1-D parameters
+random), `load_state_dict(strict=True)` of the reference's keys, eval logits and train-mode logits
+(dropout and drop-path off) equal to the reference's within 1e-5 x max|logit|, and the ONNX
+export's logits in onnxruntime equal to torch's.
+"""
+import json
+from functools import cache
+
+import pytest
+
+import archdsl
+from archdsl.passes import state_layout
+from conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "modern"
+
+# fixture -> (spec, parameters)
+SPECS = {
+    "mobilenet_v2": ("mobilenet_v2", {}),
+    "mobilenet_v2_w0_5": ("mobilenet_v2", {"width": 0.5}),
+    "mobilenet_v2_w1_4": ("mobilenet_v2", {"width": 1.4}),
+}
+# outputs compared in the default suite (the rest: slow)
+QUICK = {"mobilenet_v2"}
+
+
+@cache
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@cache
+def arch_of(name: str):
+    spec, params = SPECS[name]
+    return archdsl.load(ROOT / "specs" / f"{spec}.arch", input_shape=tuple(fixture(name)["input"]), **params)
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_params_macs_and_state_dict_are_the_references(name):
+    arch, ref = arch_of(name), fixture(name)
+    assert (arch.params, arch.macs) == (ref["params"], ref["macs"])
+    assert state_layout(arch.graph, arch.shapes) == [(k, tuple(s)) for k, s in ref["state_dict"]]
+
+
+def _close(got: dict, want: dict) -> None:
+    scale = want["max_abs"]
+    worst = max(abs(a - b) for a, b in zip(got["first"], want["first"]))
+    assert worst <= 1e-5 * scale, f"logits differ by {worst:.3g} (max |logit| {scale:.3g})"
+    total = want["abs_sum"]
+    for key in ("sum", "abs_sum"):
+        assert abs(got[key] - want[key]) <= 1e-5 * total, key
+    assert abs(got["square_sum"] - want["square_sum"]) <= 1e-5 * want["square_sum"]
+
+
+def outputs_case(name: str):
+    return pytest.param(name, marks=() if name in QUICK else pytest.mark.slow)
+
+
+@pytest.mark.parametrize("name", [outputs_case(n) for n in SPECS])
+def test_outputs_are_the_references(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    from weights_by_name import disable_dropout, fill_by_name, sample_input, summary
+
+    arch, ref = arch_of(name), fixture(name)
+    model = arch.to_torch(seed=0).eval()
+    fill_by_name(model)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}  # train mode updates BN's statistics
+    x = sample_input(tuple(ref["input"]))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            eval_logits = model(x)
+            _close(summary(eval_logits), ref["eval"])
+            disable_dropout(model)
+            model.train()
+            _close(summary(model(x)), ref["train"])
+    finally:
+        torch.set_num_threads(threads)
+    import onnxruntime as ort
+
+    target = tmp_path / f"{name}.onnx"
+    arch.to_onnx(target, weights=weights)
+    got = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
+    scale = float(eval_logits.abs().max())
+    assert float(abs(got - eval_logits.numpy()).max()) <= 1e-4 * scale
