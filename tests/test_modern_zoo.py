@@ -22,9 +22,12 @@ SPECS = {
     "mobilenet_v2": ("mobilenet_v2", {}),
     "mobilenet_v2_w0_5": ("mobilenet_v2", {"width": 0.5}),
     "mobilenet_v2_w1_4": ("mobilenet_v2", {"width": 1.4}),
+    "mobilenet_v3_large": ("mobilenet_v3_large", {}),
+    "mobilenet_v3_small": ("mobilenet_v3_small", {}),
+    **{f"efficientnet_{v}": (f"efficientnet_{v}", {}) for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s")},
 }
 # outputs compared in the default suite (the rest: slow)
-QUICK = {"mobilenet_v2"}
+QUICK = {"mobilenet_v3_small", "efficientnet_b0"}
 
 
 @cache

@@ -16,10 +16,12 @@ from ..ir import verify
 from ..ops import Shape
 from ..syntax.ast import Program
 from .builder import Elaborator
+from .evaluator import reset_budget
 
 
 def elaborate(program: Program, overrides: dict | None = None, input_shape: Shape | None = None):
     """Build and verify the IR. Returns (graph, shapes, config); an ArchError carries `.partial` = (graph, shapes)."""
+    reset_budget()
     e = Elaborator(program, overrides, input_shape)
     with paused_gc():  # building makes ~10 objects a node and no garbage (archdsl/gcpause.py)
         try:

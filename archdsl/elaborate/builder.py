@@ -233,11 +233,16 @@ class Elaborator:
             cur = self.unit(step, cur)
         return cur
 
-    def branches(self, seq: A.Sequence, cur: int, scope: dict, names: Names, what: str) -> list[int]:
-        """Each item of `seq` applied to `cur`; an empty branch (one that returns `cur`) is an error."""
+    def branches(self, seq: A.Sequence, cur: int, scope: dict, names: Names, what: str, flat: bool = False) -> list[int]:
+        """Each item of `seq` applied to `cur`; an empty branch (one that returns `cur`) is an error.
+
+        `flat`: an unnamed sequence branch names its items in `names` (no level of its own)."""
         outs = []
         for step in self.applications(seq, scope, names):
-            out = self.unit(step, cur)
+            if flat and step.explicit is None and isinstance(step.unit, A.Sequence):
+                out = self.sequence(step.unit, cur, step.scope, names)
+            else:
+                out = self.unit(step, cur)
             if out == cur:
                 raise empty_branch(what, step.span)
             outs.append(out)

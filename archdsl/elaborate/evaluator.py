@@ -17,7 +17,24 @@ from ..syntax import ast as A
 from ..values import MAX_INT, is_int, is_number, show, type_name
 
 MAX_RANGE = 100_000  # longest list: range(), list concatenation
+MAX_STEPS = 200_000  # list work per elaboration: comprehension steps, items summed, concatenated or repeated
 MAX_STRING = 10_000  # longest string
+
+
+_steps = [0]  # list work done since reset_budget()
+
+
+def reset_budget() -> None:
+    """Start counting list work afresh (the elaborator calls this once per spec)."""
+    _steps[0] = 0
+
+
+def charge(n: int, span) -> None:
+    """Count n steps of list work; refuse past MAX_STEPS (nested comprehensions, sums of long lists)."""
+    _steps[0] += n
+    if _steps[0] > MAX_STEPS:
+        raise ArchError(f"the expressions do over {MAX_STEPS:,} steps of list work (comprehensions, sums of "
+                        "long lists); archdsl refuses them", span)
 
 
 def checked(value, span):
@@ -174,6 +191,8 @@ def _arith_chain(expr: A.Arith, scope):
     left = evaluate(expr.first, scope)
     for op, right_expr in expr.rest:
         left = checked(_arith(op, left, evaluate(right_expr, scope), expr.span, right_expr.span), expr.span)
+        if isinstance(left, tuple):
+            charge(len(left), expr.span)
     return left
 
 
@@ -197,6 +216,20 @@ def _if(expr: A.IfExpr, scope):
 
 def _list(expr: A.ListExpr, scope):
     return checked(tuple(evaluate(item, scope) for item in expr.items), expr.span)
+
+
+def _list_comp(expr: A.ListComp, scope):
+    values = evaluate(expr.iterable, scope)
+    if not isinstance(values, tuple):
+        raise ArchError(f"a list comprehension iterates over a list, got {type_name(values)}", expr.iterable.span)
+    out = []
+    inner = dict(scope)
+    for value in values:
+        charge(1, expr.span)
+        inner[expr.var] = value
+        if expr.condition is None or truth(evaluate(expr.condition, inner), expr.condition.span):
+            out.append(evaluate(expr.item, inner))
+    return checked(tuple(out), expr.span)
 
 
 def _map(expr: A.MapExpr, scope):
@@ -232,7 +265,9 @@ def _call(expr: A.FuncCall, scope):
     fn = BUILTINS.get(expr.func)
     if fn is None:
         raise ArchError(f"unknown function '{expr.func}'" + suggest(expr.func, BUILTINS), expr.span)
-    return checked(fn(expr.span, *(evaluate(a, scope) for a in expr.args)), expr.span)
+    args = [evaluate(a, scope) for a in expr.args]
+    charge(sum(len(a) for a in args if isinstance(a, tuple)), expr.span)
+    return checked(fn(expr.span, *args), expr.span)
 
 
 def _interpolated(expr: A.Interpolated, scope):
@@ -250,7 +285,7 @@ def _interpolated(expr: A.Interpolated, scope):
 
 _EVAL = {
     A.Literal: _literal, A.NameRef: _name, A.Unary: _unary, A.BoolOp: _bool_op, A.Arith: _arith_chain,
-    A.Compare: _compare, A.IfExpr: _if, A.ListExpr: _list, A.MapExpr: _map, A.Index: _index,
+    A.Compare: _compare, A.IfExpr: _if, A.ListExpr: _list, A.ListComp: _list_comp, A.MapExpr: _map, A.Index: _index,
     A.FuncCall: _call, A.Interpolated: _interpolated,
 }
 

@@ -69,6 +69,16 @@ class ListExpr(Expr):
 
 
 @dataclass(frozen=True)
+class ListComp(Expr):
+    """`[item for var in iterable if condition]`."""
+
+    item: Expr
+    var: str
+    iterable: Expr
+    condition: Expr | None
+
+
+@dataclass(frozen=True)
 class MapExpr(Expr):
     entries: tuple[tuple[Expr, Expr], ...]
 

@@ -261,6 +261,10 @@ class _ToAst:
     def list_lit(self, meta, c):
         return A.ListExpr(self.span(meta), tuple(x for x in c if x is not None))
 
+    def list_comp(self, meta, c):
+        item, var, iterable, condition = c
+        return A.ListComp(self.span(meta), item, str(var), iterable, condition)
+
     def map_lit(self, meta, c):
         return A.MapExpr(self.span(meta), tuple(x for x in c if x is not None))
 
