@@ -25,9 +25,10 @@ SPECS = {
     "mobilenet_v3_large": ("mobilenet_v3_large", {}),
     "mobilenet_v3_small": ("mobilenet_v3_small", {}),
     **{f"efficientnet_{v}": (f"efficientnet_{v}", {}) for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s")},
+    **{f"convnext_{v}": (f"convnext_{v}", {}) for v in ("tiny", "small", "base", "large")},
 }
 # outputs compared in the default suite (the rest: slow)
-QUICK = {"mobilenet_v3_small", "efficientnet_b0"}
+QUICK = {"mobilenet_v3_small", "efficientnet_b0", "convnext_tiny"}
 
 
 @cache

@@ -58,6 +58,8 @@ def _zeropad(op, xs, w):
 
 def _layernorm(op, xs, w):
     x = xs[0]
+    if x.dim() == 2 or op.over == "last":
+        return F.layer_norm(x, x.shape[-1:], w.get("weight"), w.get("bias"), op.eps)
     if x.dim() == 2:
         return F.layer_norm(x, x.shape[1:], w.get("weight"), w.get("bias"), op.eps)
     y = F.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], w.get("weight"), w.get("bias"), op.eps)
@@ -99,6 +101,8 @@ REFERENCE = {
     "softplus": lambda op, xs, w: F.softplus(xs[0], op.beta, op.threshold),
     "softmax": lambda op, xs, w: torch.softmax(xs[0], 1),
     "layernorm": _layernorm,
+    "permute": lambda op, xs, w: xs[0].permute(*op.dims),
+    "layer_scale": lambda op, xs, w: xs[0] * w[""],
     "groupnorm": lambda op, xs, w: F.group_norm(xs[0], op.groups, w.get("weight"), w.get("bias"), op.eps),
     "instancenorm": lambda op, xs, w: F.instance_norm(xs[0], weight=w.get("weight"), bias=w.get("bias"), eps=op.eps),
     "convt": lambda op, xs, w: F.conv_transpose2d(xs[0], w["weight"], w.get("bias"), op.stride, op.padding,
@@ -148,6 +152,8 @@ def reference_forward(arch, weights, x):
             continue
         owner = node.shared_with or node.name
         own = {k[len(owner) + 1:]: torch.from_numpy(v) for k, v in weights.items() if k.rpartition(".")[0] == owner}
+        if owner in weights:  # a container-held parameter named after the node (layer scale)
+            own[""] = torch.from_numpy(weights[owner])
         values[nid] = REFERENCE[node.kind](node.op, [values[p] for p in g.inputs(nid)], own)
     return values[g.output]
 
@@ -217,6 +223,8 @@ ONE_OP_NETWORKS = [
     "convt(4, 4, stride=2, padding=1, dilation=2)",
     "conv(8, 1) pixel_shuffle(2) pixel_unshuffle(2) channel_shuffle(4) slice(2, 7)",
     "gap flatten layernorm linear(3) softmax",
+    "permute([0, 2, 3, 1]) layernorm(over=last) linear(6) gelu linear(4, bias=false) permute([0, 3, 1, 2]) layer_scale",
+    "gap flatten layer_scale(0.5) relu",  # not last: its output and its parameter need two ONNX names
 ]
 
 

@@ -116,6 +116,7 @@ class Op:
 
         Parameters and buffers, as in `state_dict`: conv -> weight, bias;
         bn -> weight, bias, running_mean, running_var, num_batches_tracked.
+        Suffix "" is a parameter held by the node's container (`state_key`).
         """
         return ()
 
@@ -155,6 +156,12 @@ class Elementwise(Op):
 
 def fmt(shape: Shape) -> str:
     return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+def state_key(name: str, suffix: str) -> str:
+    """The state_dict key of tensor `suffix` of node `name`; suffix "" is a parameter of the node's
+    container itself, named after the node (torchvision's ConvNeXt `features.1.0.layer_scale`)."""
+    return f"{name}.{suffix}" if suffix else name
 
 
 def numel(shape: Shape) -> int:

@@ -44,7 +44,11 @@ class Flatten(Op):
 @register
 @dataclass(frozen=True)
 class Linear(Op):
-    """Fully connected layer over flat features: `linear(out, bias=true)`."""
+    """Fully connected layer: `linear(out, bias=true)`.
+
+    Over flat features, or (as torch's nn.Linear, on the last axis) over the C of a
+    channels-last HxWxC map that `permute([0, 2, 3, 1])` made (ConvNeXt's blocks).
+    """
 
     kind = "linear"
     family = "linear"
@@ -58,22 +62,22 @@ class Linear(Op):
     bias: bool = True
 
     def infer(self, inputs):
-        if len(inputs[0]) != 1:
-            raise ShapeError(f"linear needs flat features, got {fmt(inputs[0])} (add `flatten` before it)")
-        return (self.out,)
+        if len(inputs[0]) != 1 and len(inputs[0]) != 3:
+            raise ShapeError(f"linear needs flat features (or a channels-last HxWxC map), got {fmt(inputs[0])}")
+        return inputs[0][:-1] + (self.out,)
 
     def params(self, inputs):
-        return inputs[0][0] * self.out + (self.out if self.bias else 0)
+        return inputs[0][-1] * self.out + (self.out if self.bias else 0)
 
     def macs(self, inputs, out):
-        return inputs[0][0] * self.out
+        return numel(inputs[0]) * self.out
 
     def state(self, inputs):
-        weight = ("weight", (self.out, inputs[0][0]))
+        weight = ("weight", (self.out, inputs[0][-1]))
         return (weight, ("bias", (self.out,))) if self.bias else (weight,)
 
     def extra_ops(self, inputs, out):
-        return self.out if self.bias else 0
+        return numel(out) if self.bias else 0
 
     def describe(self):
         return f"linear {self.out}"
@@ -153,3 +157,73 @@ class ZeroPadShortcut(Op):
 
     def describe(self):
         return f"zero-pad shortcut /{self.stride}, {self.out}" if self.stride > 1 else f"zero-pad shortcut, {self.out}"
+
+
+def _dims(v) -> tuple[int, ...]:
+    if not isinstance(v, tuple) or sorted(v) != list(range(len(v))) or not all(isinstance(d, int) for d in v):
+        raise ValueError(f"expected a permutation of 0..n-1 such as [0, 2, 3, 1], got {v!r}")
+    if v[0] != 0:
+        raise ValueError("the batch dimension (0) must stay first")
+    return v
+
+
+@register
+@dataclass(frozen=True)
+class Permute(Op):
+    """`permute([0, 2, 3, 1])`: reorder the dimensions, batch (0) included and kept first (torchvision's Permute).
+
+    ConvNeXt's blocks go channels-last for a LayerNorm and two linear layers, and back.
+    """
+
+    kind = "permute"
+    family = "shape"
+    TRAITS = Traits(minor=True)
+    ARGS = (ArgSpec("dims", _dims, REQUIRED, True, "the new order, batch included"),)
+    EXAMPLE = "permute([0, 2, 3, 1])"
+    dims: tuple[int, ...] = (0, 1, 2, 3)
+
+    def infer(self, inputs):
+        if len(self.dims) != len(inputs[0]) + 1:
+            raise ShapeError(f"permute({list(self.dims)}) needs a {len(self.dims) - 1}-d input, got {fmt(inputs[0])}")
+        full = (0,) + inputs[0]
+        return tuple(full[d] for d in self.dims[1:])
+
+    def describe(self):
+        return f"permute {list(self.dims)}"
+
+
+@register
+@dataclass(frozen=True)
+class LayerScale(Op):
+    """`layer_scale(init=1e-6)`: a learned per-channel factor γ of a CxHxW map or C features (CaiT, ConvNeXt).
+
+    Its parameter belongs to the enclosing container and is named after the item: torchvision's
+    ConvNeXt `features.1.0.layer_scale`, shape Cx1x1 (C for features).
+    """
+
+    kind = "layer_scale"
+    family = "reg"
+    TRAITS = Traits(fresh_output=True, minor=True)
+    ARGS = (ArgSpec("init", number, 1e-6, True, "the starting value of every γ"),)
+    EXAMPLE = "layer_scale(0.1)"
+    PARAMS_DOC = "C"
+    ELEMENTWISE_DOC = "1 per element"
+    INIT_JITTER = 0.5
+    init: float = 1e-6
+
+    def infer(self, inputs):
+        if len(inputs[0]) not in (1, 3):
+            raise ShapeError(f"layer_scale needs CxHxW or C features, got {fmt(inputs[0])}")
+        return inputs[0]
+
+    def params(self, inputs):
+        return inputs[0][0]
+
+    def state(self, inputs):
+        return (("", (inputs[0][0],) + (1,) * (len(inputs[0]) - 1)),)
+
+    def initial_value(self, suffix):
+        return self.init
+
+    def extra_ops(self, inputs, out):
+        return numel(out)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .args import REQUIRED, ArgSpec, boolean, positive_int, positive_number, probability
+from .args import REQUIRED, ArgSpec, boolean, choice, positive_int, positive_number, probability
 from .base import Op, ShapeError, Traits, fmt, numel, register
 from .windows import spatial
 
@@ -54,6 +54,15 @@ def _channels(inputs, kind: str) -> int:
     return inputs[0][0]
 
 
+def _affine_params(op, inputs) -> int:
+    return 2 * inputs[0][0] if op.affine else 0
+
+
+def _affine_state(op, inputs):
+    c = (inputs[0][0],)
+    return (("weight", c), ("bias", c)) if op.affine else ()
+
+
 @register
 @dataclass(frozen=True)
 class LayerNorm(Op):
@@ -61,27 +70,34 @@ class LayerNorm(Op):
 
     On C features it is torch's `nn.LayerNorm(C)`; on a CxHxW map it normalises
     each position's C channels (ConvNeXt's LayerNorm2d), with one scale and shift per channel.
+    `over=last` normalises the last axis instead (a channels-last map: ConvNeXt's blocks).
     """
 
     kind = "layernorm"
     family = "norm"
     TRAITS = Traits(fresh_output=True, minor=True)
-    ARGS = (ArgSpec("eps", positive_number, 1e-5), ArgSpec("affine", boolean, True))
+    ARGS = (ArgSpec("eps", positive_number, 1e-5), ArgSpec("affine", boolean, True),
+            ArgSpec("over", choice("channels", "last"), "channels", doc="last: the last axis (channels-last maps)"))
     EXAMPLE = "layernorm(eps=1e-6)"
     PARAMS_DOC = "2·C"
     ELEMENTWISE_DOC = "4 per element (mean, variance, normalise, scale and shift)"
     eps: float = 1e-5
     affine: bool = True
+    over: str = "channels"
 
     def infer(self, inputs):
-        _channels(inputs, self.kind)
+        if self.over == "channels":
+            _channels(inputs, self.kind)
         return inputs[0]
 
+    def normalized(self, inputs) -> int:
+        return inputs[0][0] if self.over == "channels" else inputs[0][-1]
+
     def params(self, inputs):
-        return 2 * inputs[0][0] if self.affine else 0
+        return 2 * self.normalized(inputs) if self.affine else 0
 
     def state(self, inputs):
-        c = (inputs[0][0],)
+        c = (self.normalized(inputs),)
         return (("weight", c), ("bias", c)) if self.affine else ()
 
     def extra_ops(self, inputs, out):
@@ -114,8 +130,11 @@ class GroupNorm(Op):
             raise ShapeError(f"groupnorm groups={self.groups} does not divide the {c} channels")
         return inputs[0]
 
-    params = LayerNorm.params
-    state = LayerNorm.state
+    def params(self, inputs):
+        return _affine_params(self, inputs)
+
+    def state(self, inputs):
+        return _affine_state(self, inputs)
     extra_ops = LayerNorm.extra_ops
 
     def describe(self):
@@ -144,6 +163,9 @@ class InstanceNorm(Op):
         spatial(inputs[0], self.kind)
         return inputs[0]
 
-    params = LayerNorm.params
-    state = LayerNorm.state
+    def params(self, inputs):
+        return _affine_params(self, inputs)
+
+    def state(self, inputs):
+        return _affine_state(self, inputs)
     extra_ops = LayerNorm.extra_ops

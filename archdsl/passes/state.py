@@ -8,7 +8,7 @@ torchvision's for the specs that mirror it.
 from __future__ import annotations
 
 from ..ir import Graph, NodeId, qualified_parent
-from ..ops import Shape
+from ..ops import Shape, state_key
 
 
 def state_layout(g: Graph, shapes: dict[NodeId, Shape]) -> list[tuple[str, Shape]]:
@@ -31,8 +31,10 @@ def state_layout(g: Graph, shapes: dict[NodeId, Shape]) -> list[tuple[str, Shape
         entries = node.op.state([shapes[p] for p in g.inputs(nid)])
         if not entries:
             continue
-        attach(node.name)
-        own[node.name] = [(f"{node.name}.{suffix}", shape) for suffix, shape in entries]
+        for suffix, shape in entries:
+            holder = node.name if suffix else qualified_parent(node.name)  # "": the container's own parameter
+            attach(holder)
+            own.setdefault(holder, []).append((state_key(node.name, suffix), shape))
 
     layout: list[tuple[str, Shape]] = []
     stack = [""]

@@ -83,10 +83,10 @@ def mish(e: Lowering) -> str:
 
 @emits("layernorm")
 def layer_norm(e: Lowering) -> str:
-    c = e.ins[0][0]
+    c = e.op.normalized(e.ins)
     scale = e.weight("weight") if e.op.affine else e.const("scale", np.ones(c, np.float32))
     shift = e.weight("bias") if e.op.affine else e.const("shift", np.zeros(c, np.float32))
-    if len(e.ins[0]) == 1:
+    if len(e.ins[0]) == 1 or e.op.over == "last":
         return e.add("LayerNormalization", [e.x, scale, shift], axis=-1, epsilon=e.op.eps)
     last = e.add("Transpose", [e.x], step="channels_last", perm=[0, 2, 3, 1])
     normed = e.add("LayerNormalization", [last, scale, shift], step="norm", axis=-1, epsilon=e.op.eps)
@@ -205,3 +205,13 @@ def channel_shuffle(e: Lowering) -> str:
 def channel_slice(e: Lowering) -> str:
     return e.add("Slice", [e.x, e.const("start", _int64([e.op.start])), e.const("stop", _int64([e.op.stop])),
                            e.const("axis", _int64([1]))])
+
+
+@emits("permute")
+def permute(e: Lowering) -> str:
+    return e.add("Transpose", [e.x], perm=list(e.op.dims))
+
+
+@emits("layer_scale")
+def layer_scale(e: Lowering) -> str:
+    return e.add("Mul", [e.x, e.weight("")])

@@ -97,9 +97,10 @@ class Lowering:
 
     def weight(self, suffix: str, transform=None) -> str:
         """The state_dict tensor `<node>.<suffix>` as an initializer (optionally reshaped/transformed)."""
-        name = self.model.weight_name(self.node, suffix)
+        key = self.model.weight_name(self.node, suffix)
+        name = key if suffix else f"{key}/parameter"  # a container's parameter named like the node's output
         if name not in self.model.initialized:
-            value = self.model.weights[name]
+            value = self.model.weights[key]
             self.model.add_initializer(name, value if transform is None else transform(value))
         return name
 
@@ -151,6 +152,10 @@ def depthwise_conv(e: Lowering) -> str:
 
 @emits("linear")
 def linear(e: Lowering) -> str:
+    if len(e.ins[0]) > 1:  # over the last axis of a channels-last map: MatMul by the transposed weight
+        product = e.add("MatMul", [e.x, e.weight("weight", lambda w: np.ascontiguousarray(w.T))],
+                        step="matmul" if e.op.bias else None)
+        return e.add("Add", [product, e.weight("bias")]) if e.op.bias else product
     inputs = [e.x, e.weight("weight")] + ([e.weight("bias")] if e.op.bias else [])
     return e.add("Gemm", inputs, transB=1)
 

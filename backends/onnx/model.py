@@ -30,6 +30,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from archdsl.errors import ArchError
 from archdsl.ir import IRError
+from archdsl.ops import state_key
 from archdsl.targets import OnnxOptions
 from archdsl.transforms import fold_bn
 from archdsl.version import __version__
@@ -61,7 +62,7 @@ class ModelBuilder:
 
     def weight_name(self, node, suffix: str) -> str:
         """A node that shares weights (ir.Node.shared_with) reads its owner's initializers."""
-        return f"{node.shared_with or node.name}.{suffix}"
+        return state_key(node.shared_with or node.name, suffix)
 
     def add_initializer(self, name: str, array: np.ndarray) -> str:
         if name in self.initialized:

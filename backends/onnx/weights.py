@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from archdsl.errors import ArchError
+from archdsl.ops import state_key
 from archdsl.passes import state_layout
 
 UNTRACKED = "num_batches_tracked"  # a state_dict counter that inference never reads
@@ -110,7 +111,7 @@ def seeded_weights(arch, seed: int = 0) -> dict[str, np.ndarray]:
         for suffix, shape in entries.items():
             if suffix == UNTRACKED:
                 continue
-            name = f"{node.name}.{suffix}"
+            name = state_key(node.name, suffix)
             rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
             weights[name] = _init_tensor(rng, node.op, suffix, shape, fan_in)
     return weights

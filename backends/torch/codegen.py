@@ -136,6 +136,7 @@ def lower(arch, fold_bn: bool = False) -> Lowered:
     needed: set[str] = set(_ALWAYS) | ({"fold_batchnorm"} if folds else set())
     module_of: dict[int, str] = {}  # node -> the module it calls (a shared node: its owner's)
     drop_path: set[int] = set()
+    scaled: set[int] = set()  # nodes that multiply by a parameter of their container (layer scale)
     groups: dict[str, int] = {}
     for nid in order:
         node = g.node(nid)
@@ -151,6 +152,8 @@ def lower(arch, fold_bn: bool = False) -> Lowered:
         needed.update(out.uses)
         tree.ctor[node.name] = out.ctor
         module_of[nid] = node.name
+        if out.parameter:
+            scaled.add(nid)
         if out.drop_path:
             drop_path.add(nid)
             if node.op.drop in ("global", "mix"):
@@ -161,7 +164,7 @@ def lower(arch, fold_bn: bool = False) -> Lowered:
     return Lowered(
         class_name(arch.name),
         tree,
-        _forward_lines(g, shapes, order, module_of, drop_path),
+        _forward_lines(g, shapes, order, module_of, drop_path, scaled),
         tuple(name for name in vars(torch_layers) if name in needed),  # file order: bases first
         () if fold_bn else residual_branch_norms(g),
         tuple((f.conv, f.norm, f.eps) for f in folds),
@@ -197,7 +200,7 @@ def _build_tree(g: Graph, shapes, order, tree: ModuleTree):
             tree.children.setdefault(name, [])
 
 
-def _forward_lines(g: Graph, shapes, order, module_of, drop_path) -> list[str]:
+def _forward_lines(g: Graph, shapes, order, module_of, drop_path, scaled=frozenset()) -> list[str]:
     """Straight-line forward with recycled local variables."""
     last_use: dict[int, int] = {}
     for pos, nid in enumerate(order):
@@ -225,7 +228,11 @@ def _forward_lines(g: Graph, shapes, order, module_of, drop_path) -> list[str]:
                 free.append(slot[p])
         slot[nid] = target
         args = ", ".join([_var(slot[p]) for p in ins] + (["drop_path=dp"] if nid in drop_path else []))
-        lines.append(f"{_var(target)} = {attribute_path(module_of[nid])}({args})  # {fmt(shapes[nid])}")
+        if nid in scaled:
+            value = f"{args} * {attribute_path(module_of[nid])}"
+        else:
+            value = f"{attribute_path(module_of[nid])}({args})"
+        lines.append(f"{_var(target)} = {value}  # {fmt(shapes[nid])}")
     lines.append(f"return {_var(slot[output])}")
     return lines
 

@@ -19,6 +19,7 @@ torch only. Everything here may therefore refer only to `torch`, `nn`, `F`,
     DropPath               torchvision's StochasticDepth (inverted, identity in eval)
     LayerNorm2d            LayerNorm over the channels of a CxHxW map
     ChannelSlice           a range of channels
+    Permute                a reordering of the dimensions (channels-last and back)
     FractalJoin, sample_drop_path                    FractalNet's join with drop-path
     init_like_torchvision  the initialisation
     fold_batchnorm         BN folding of a state_dict
@@ -40,10 +41,14 @@ class Group(nn.Module):
     """
 
     def __getitem__(self, name):
-        return self._modules[str(name)]
+        name = str(name)
+        return self._modules[name] if name in self._modules else self._parameters[name]
 
     def __setitem__(self, name, module):
-        self.add_module(str(name), module)
+        if isinstance(module, nn.Parameter):  # a parameter of the level itself (layer scale)
+            self.register_parameter(str(name), module)
+        else:
+            self.add_module(str(name), module)
 
 
 class Add(nn.Module):
@@ -297,6 +302,17 @@ class LayerNorm2d(nn.LayerNorm):
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)
+
+
+class Permute(nn.Module):
+    """Reorder the dimensions, batch included (torchvision's Permute)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
 
 
 class ChannelSlice(nn.Module):

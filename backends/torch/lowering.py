@@ -39,6 +39,7 @@ class EmitContext:
 class Emitted:
     ctor: str  # constructor expression, e.g. "nn.ReLU(inplace=True)"
     drop_path: bool = False  # forward passes it the network's drop-path draw (`drop_path=dp`)
+    parameter: bool = False  # ctor is an nn.Parameter of the container; forward multiplies by it
 
     @property
     def uses(self) -> tuple[str, ...]:
@@ -193,7 +194,18 @@ def batchnorm(op, ctx: EmitContext) -> Emitted:
 
 @emitter("linear")
 def linear(op, ctx):
-    return Emitted(call("nn.Linear", lit(ctx.inputs[0][0]), lit(op.out), bias=None if op.bias else "False"))
+    return Emitted(call("nn.Linear", lit(ctx.inputs[0][-1]), lit(op.out), bias=None if op.bias else "False"))
+
+
+@emitter("layer_scale")
+def layer_scale(op, ctx):
+    shape = (ctx.inputs[0][0],) + (1,) * (len(ctx.inputs[0]) - 1)
+    return Emitted(f"nn.Parameter(torch.full({lit(shape)}, {lit(op.init)}))", parameter=True)
+
+
+@emitter("permute")
+def permute(op, ctx):
+    return Emitted(call("Permute", lit(tuple(op.dims))))
 
 
 @emitter("gelu")
@@ -214,8 +226,8 @@ def softmax(op, ctx):
 
 @emitter("layernorm")
 def layernorm(op, ctx):
-    cls = "LayerNorm2d" if len(ctx.inputs[0]) == 3 else "nn.LayerNorm"
-    return Emitted(call(cls, lit(ctx.inputs[0][0]), eps=lit(op.eps) if op.eps != 1e-5 else None,
+    cls = "LayerNorm2d" if len(ctx.inputs[0]) == 3 and op.over == "channels" else "nn.LayerNorm"
+    return Emitted(call(cls, lit(op.normalized(ctx.inputs)), eps=lit(op.eps) if op.eps != 1e-5 else None,
                         elementwise_affine=None if op.affine else "False"))
 
 
