@@ -51,9 +51,12 @@ def _bn(op, xs, w):
 
 
 def _zeropad(op, xs, w):
-    x = xs[0][:, :, :: op.stride, :: op.stride]
-    extra = (op.out - x.shape[1]) // 2
-    return F.pad(x, (0, 0, 0, 0, extra, extra))
+    if op.subsample == "avgpool" and op.stride > 1:
+        x = F.avg_pool2d(xs[0], op.stride, op.stride, ceil_mode=True)
+    else:
+        x = xs[0][:, :, :: op.stride, :: op.stride]
+    extra = op.out - x.shape[1]
+    return F.pad(x, (0, 0, 0, 0) + ((extra // 2, extra // 2) if op.place == "split" else (0, extra)))
 
 
 def _layernorm(op, xs, w):

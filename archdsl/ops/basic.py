@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .args import REQUIRED, ArgSpec, boolean, number, positive_int, probability
+from .args import REQUIRED, ArgSpec, boolean, choice, number, positive_int, probability
 from .base import Op, Shape, ShapeError, Traits, fmt, numel, register
 from .windows import spatial
 
@@ -133,30 +133,40 @@ class Scale(Op):
 @register
 @dataclass(frozen=True)
 class ZeroPadShortcut(Op):
-    """ResNet "option A" shortcut: `zeropad(out, stride=1)` subsamples by stride, zero-pads the channels to out.
+    """ResNet "option A" shortcut: `zeropad(out, stride=1, place=split, subsample=stride)`.
 
-    The new channels are split evenly before and after the input's, as in the
-    common CIFAR implementation: F.pad(x[:, :, ::s, ::s], (0,0, 0,0, p, p)).
+    Subsamples by `stride` (`x[:, :, ::s, ::s]`, or `subsample=avgpool`: a 2x2-style
+    average pool with ceil mode, PyramidNet's) and zero-pads the channels to `out`:
+    split evenly before and after the input's (`place=split`, the common CIFAR
+    implementation: F.pad(x[:, :, ::s, ::s], (0,0, 0,0, p, p))), or all after them
+    (`place=end`, PyramidNet's, any increase).
     """
 
     kind = "zeropad"
     family = "shortcut"
     TRAITS = Traits(shortcut=True)
-    ARGS = (ArgSpec("out", positive_int, REQUIRED, True), ArgSpec("stride", positive_int, 1))
-    EXAMPLE = "zeropad(8, stride=2)"
+    ARGS = (ArgSpec("out", positive_int, REQUIRED, True), ArgSpec("stride", positive_int, 1),
+            ArgSpec("place", choice("split", "end"), "split", doc="where the zero channels go"),
+            ArgSpec("subsample", choice("stride", "avgpool"), "stride", doc="how a stride subsamples"))
+    EXAMPLE = "zeropad(7, stride=2, place=end, subsample=avgpool)"
     out: int
     stride: int = 1
+    place: str = "split"
+    subsample: str = "stride"
 
     def infer(self, inputs):
         c, h, w = spatial(inputs[0], "zeropad shortcut")
-        if self.out < c or (self.out - c) % 2:
-            raise ShapeError(
-                f"a zero-pad shortcut goes from {c} to {self.out} channels; it needs an even, non-negative increase"
-            )
-        return (self.out, -(-h // self.stride), -(-w // self.stride))  # x[:, :, ::s, ::s]
+        if self.out < c or (self.place == "split" and (self.out - c) % 2):
+            raise ShapeError(f"a zero-pad shortcut goes from {c} to {self.out} channels; it needs a non-negative "
+                             f"increase{', and an even one to split it (place=end pads after)' if self.out >= c else ''}")
+        return (self.out, -(-h // self.stride), -(-w // self.stride))  # x[:, :, ::s, ::s], or ceil-mode pooling
+
+    def extra_ops(self, inputs, out):
+        return numel((inputs[0][0],) + out[1:]) if self.subsample == "avgpool" and self.stride > 1 else 0
 
     def describe(self):
-        return f"zero-pad shortcut /{self.stride}, {self.out}" if self.stride > 1 else f"zero-pad shortcut, {self.out}"
+        text = f"zero-pad shortcut /{self.stride}, {self.out}" if self.stride > 1 else f"zero-pad shortcut, {self.out}"
+        return text + (" (pool)" if self.subsample == "avgpool" and self.stride > 1 else "")
 
 
 def _dims(v) -> tuple[int, ...]:

@@ -310,19 +310,24 @@ def grid_sample(e: Lowering) -> str:
 
 @emits("zeropad")
 def zero_pad_shortcut(e: Lowering) -> str:
-    """x[:, :, ::s, ::s], then zero channels split evenly before and after."""
-    c, s = e.ins[0][0], e.op.stride
-    extra = (e.op.out - c) // 2
+    """x[:, :, ::s, ::s] (or a ceil-mode average pool), then zero channels split around or after the input's."""
+    op = e.op
+    c, s = e.ins[0][0], op.stride
+    extra = op.out - c
+    before, after = (extra // 2, extra // 2) if op.place == "split" else (0, extra)
     x = e.x
     if s > 1:
         step = None if extra == 0 else "subsample"
-        x = e.add("Slice", [x, e.const("starts", np.array([0, 0], np.int64)),
-                            e.const("ends", np.array([np.iinfo(np.int64).max] * 2, np.int64)),
-                            e.const("axes", np.array([2, 3], np.int64)), e.const("steps", np.array([s, s], np.int64))],
-                  step=step)
+        if op.subsample == "avgpool":
+            x = e.add("AveragePool", [x], step=step, kernel_shape=[s, s], strides=[s, s], ceil_mode=1)
+        else:
+            x = e.add("Slice", [x, e.const("starts", np.array([0, 0], np.int64)),
+                                e.const("ends", np.array([np.iinfo(np.int64).max] * 2, np.int64)),
+                                e.const("axes", np.array([2, 3], np.int64)), e.const("steps", np.array([s, s], np.int64))],
+                      step=step)
     if extra == 0:
         return x if s > 1 else e.x
-    return e.add("Pad", [x, e.const("pads", np.array([0, extra, 0, 0, 0, extra, 0, 0], np.int64))])
+    return e.add("Pad", [x, e.const("pads", np.array([0, before, 0, 0, 0, after, 0, 0], np.int64))])
 
 
 @emits("add")

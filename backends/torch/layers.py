@@ -128,21 +128,27 @@ class Scale(nn.Module):
 class ZeroPadShortcut(nn.Module):
     """ResNet option-A shortcut: subsample by `stride`, zero-pad the channels to `out`.
 
-    The new channels are split evenly before and after the input's.
+    The new channels are split evenly before and after the input's (`place="split"`), or
+    all after them (`"end"`, PyramidNet); `subsample="avgpool"` pools (ceil mode) instead of striding.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, place: str = "split",
+                 subsample: str = "stride"):
         super().__init__()
-        self.stride = stride
-        self.pad = (out_channels - in_channels) // 2
+        self.stride, self.subsample = stride, subsample
+        extra = out_channels - in_channels
+        self.pad = (extra // 2, extra // 2) if place == "split" else (0, extra)
 
     def forward(self, x):
         if self.stride > 1:
-            x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, self.pad, self.pad))
+            if self.subsample == "avgpool":
+                x = F.avg_pool2d(x, self.stride, self.stride, ceil_mode=True)
+            else:
+                x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0) + self.pad)
 
     def extra_repr(self):
-        return f"pad={self.pad}, stride={self.stride}"
+        return f"pad={self.pad}, stride={self.stride}, subsample={self.subsample}"
 
 
 class PaddedConv2d(nn.Conv2d):

@@ -328,7 +328,9 @@ def global_avgpool(op, ctx):
 @emitter("zeropad")
 def zeropad(op, ctx):
     stride = lit(op.stride) if op.stride != 1 else None
-    return Emitted(call("ZeroPadShortcut", lit(ctx.inputs[0][0]), lit(op.out), stride=stride))
+    return Emitted(call("ZeroPadShortcut", lit(ctx.inputs[0][0]), lit(op.out), stride=stride,
+                        place=lit(op.place) if op.place != "split" else None,
+                        subsample=lit(op.subsample) if op.subsample != "stride" else None))
 
 
 @emitter("join")

@@ -38,6 +38,8 @@ class ResidualArgs:
     after: str = arg("relu", one_of("relu", "bn_relu", "none"), "what follows the add")
     scale: float = arg(1.0, number(), "the branch is multiplied by it before the add")
     shortcut_name: str = arg("downsample", name, "the name of a projection or zero-padding shortcut")
+    zeropad_place: str = arg("split", one_of("split", "end"), "zeropad: the zero channels around the input's, or after")
+    zeropad_subsample: str = arg("stride", one_of("stride", "avgpool"), "zeropad: subsample by striding or pooling")
     shortcut_scale: float = arg(1.0, number(), "the shortcut is multiplied by it")
     shortcut_dropout: float = arg(0.0, number(0.0, 1.0), "dropout on the shortcut")
     survival: float = arg(1.0, number(0.0, 1.0, low_open=True), "stochastic depth: the branch survives with p")
@@ -156,7 +158,8 @@ def _shortcut(e, call, cur, in_shape, out_shape) -> int | None:
         return cur
     stride = shortcut_stride(in_shape, out_shape, span)
     if choice == "zeropad":
-        return e.add(REGISTRY["zeropad"](out=out_shape[0], stride=stride[0]),
+        return e.add(REGISTRY["zeropad"](out=out_shape[0], stride=stride[0], place=c.zeropad_place,
+                                         subsample=c.zeropad_subsample),
                      names.qualify(names.claim(c.shortcut_name, span)), span, [cur])
     conv = REGISTRY["conv"](out=out_shape[0], kernel=(1, 1), stride=stride, bias=False)
     if choice == "conv":
