@@ -7,6 +7,8 @@
     step (forward + backward) and eval forward, batch 8, 224x224; ratio of
     medians (target <= 1.02). Runs alternate between the two models, so drift
     in machine load hits both alike.
+  * `--modern`: also mobilenet_v2, efficientnet_b0 and convnext_tiny vs torchvision (issue 11),
+    drop paths and dropout off in the train step of both.
   * to_torch() of ResNet-152 (target < 1.5 s) and CIFAR ResNet-1202 (< 3 s),
     initialisation included.
   * BN folding: eval ResNet-50, batch 8, unfolded / folded time.
@@ -75,6 +77,10 @@ def compare_with_reference(name: str, reps: int, hand_written: bool, rows: list)
     ours = arch.to_torch(seed=0)
     ref, source = reference(name, hand_written)
     ref.load_state_dict(ours.state_dict(), strict=True)
+    for model in (ours, ref):  # the same train-mode work in both: no random drops
+        for module in model.modules():
+            if isinstance(getattr(module, "p", None), float):
+                module.p = 0.0
     torch.manual_seed(0)
     x, target = torch.randn(8, 3, 224, 224), torch.randint(0, 1000, (8,))
     ours.eval(), ref.eval()
@@ -115,13 +121,15 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--hand-written", action="store_true", help="compare with bench/reference_models.py")
     parser.add_argument("--only", choices=("compare", "construct", "fold"), help="run one part")
+    parser.add_argument("--modern", action="store_true", help="also mobilenet_v2, efficientnet_b0, convnext_tiny")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows: list = []
     if args.only in (None, "construct"):
         construction(rows)
     if args.only in (None, "compare"):
-        for name in ("resnet50", "densenet121"):
+        names = ("resnet50", "densenet121") + (("mobilenet_v2", "efficientnet_b0", "convnext_tiny") if args.modern else ())
+        for name in names:
             compare_with_reference(name, args.reps, args.hand_written, rows)
     if args.only in (None, "fold"):
         bn_folding(args.reps, rows)

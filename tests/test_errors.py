@@ -32,7 +32,7 @@ CASES = {
                     "19 is not a key of this map; expected one of 18, 34"),
     "missing_arg": (GOOD_HEAD + "block b(c, k) { conv(c, k) }\nnetwork {\n  b(3)\n}\n", 5, 3, "block 'b' needs argument 'k'"),
     "duplicate_name": (GOOD_HEAD + "network {\n  a: relu\n  a: relu\n}\n", 5, 3, "name 'a' is already used"),
-    "linear_needs_flat": (GOOD_HEAD + "network {\n  linear(10)\n}\n", 4, 3, "linear needs flat features, got 3x32x32 (add `flatten` before it)"),
+    "linear_needs_flat": (GOOD_HEAD + "network {\n  linear(10)\n}\n", 4, 3, "linear needs flat features, got 3x32x32 (add `flatten` before it"),
     "huge_repeat": (GOOD_HEAD + "network {\n  relu x 1000000000\n}\n", 4, 10, "repetition of 1,000,000,000 is absurd"),
     "huge_channels": (GOOD_HEAD + "network {\n  conv(1000000000000, 1)\n}\n", 4, 8, "is absurdly large"),
     "groups": (GOOD_HEAD + "network {\n  conv(16, 3, groups=2)\n}\n", 4, 3, "groups=2 does not divide the 3 input channels"),

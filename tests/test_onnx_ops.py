@@ -226,7 +226,8 @@ ONE_OP_NETWORKS = [
     "convt(4, 4, stride=2, padding=1, dilation=2)",
     "conv(8, 1) pixel_shuffle(2) pixel_unshuffle(2) channel_shuffle(4) slice(2, 7)",
     "gap flatten layernorm linear(3) softmax",
-    "permute([0, 2, 3, 1]) layernorm(over=last) linear(6) gelu linear(4, bias=false) permute([0, 3, 1, 2]) layer_scale",
+    "permute([0, 2, 3, 1]) layernorm(over=last) linear(6, over=last) gelu linear(4, bias=false, over=last) "
+    "permute([0, 3, 1, 2]) layer_scale",
     "gap flatten layer_scale(0.5) relu",  # not last: its output and its parameter need two ONNX names
 ]
 

@@ -44,26 +44,29 @@ class Flatten(Op):
 @register
 @dataclass(frozen=True)
 class Linear(Op):
-    """Fully connected layer: `linear(out, bias=true)`.
+    """Fully connected layer: `linear(out, bias=true, over=features)`.
 
-    Over flat features, or (as torch's nn.Linear, on the last axis) over the C of a
-    channels-last HxWxC map that `permute([0, 2, 3, 1])` made (ConvNeXt's blocks).
+    Over flat features; `over=last`, as torch's nn.Linear, over the last axis of any
+    input: the C of a channels-last HxWxC map that `permute([0, 2, 3, 1])` made (ConvNeXt).
     """
 
     kind = "linear"
     family = "linear"
     TRAITS = Traits(weight_layer=True, fresh_output=True)
-    ARGS = (ArgSpec("out", positive_int, REQUIRED, True), ArgSpec("bias", boolean, True))
+    ARGS = (ArgSpec("out", positive_int, REQUIRED, True), ArgSpec("bias", boolean, True),
+            ArgSpec("over", choice("features", "last"), "features", doc="last: the last axis of any input"))
     EXAMPLE = "linear(5)"
     EXAMPLE_INPUT = (12,)
     PARAMS_DOC = "in·out (+out)"
     ELEMENTWISE_DOC = "1 per output with a bias"
     out: int
     bias: bool = True
+    over: str = "features"
 
     def infer(self, inputs):
-        if len(inputs[0]) != 1 and len(inputs[0]) != 3:
-            raise ShapeError(f"linear needs flat features (or a channels-last HxWxC map), got {fmt(inputs[0])}")
+        if self.over == "features" and len(inputs[0]) != 1:
+            raise ShapeError(f"linear needs flat features, got {fmt(inputs[0])} (add `flatten` before it; "
+                             "over=last applies it to the last axis of a channels-last map)")
         return inputs[0][:-1] + (self.out,)
 
     def params(self, inputs):
