@@ -54,13 +54,23 @@ def _channels(inputs, kind: str) -> int:
     return inputs[0][0]
 
 
-def _affine_params(op, inputs) -> int:
-    return 2 * inputs[0][0] if op.affine else 0
+@dataclass(frozen=True)
+class _ChannelNorm(Op):
+    """A norm over a CxHxW map with an optional per-channel scale and shift (group, instance)."""
 
+    family = "norm"
+    TRAITS = Traits(fresh_output=True, minor=True)
+    ELEMENTWISE_DOC = "4 per element"
 
-def _affine_state(op, inputs):
-    c = (inputs[0][0],)
-    return (("weight", c), ("bias", c)) if op.affine else ()
+    def params(self, inputs):
+        return 2 * inputs[0][0] if self.affine else 0
+
+    def state(self, inputs):
+        c = (inputs[0][0],)
+        return (("weight", c), ("bias", c)) if self.affine else ()
+
+    def extra_ops(self, inputs, out):
+        return 4 * numel(out)
 
 
 @register
@@ -109,17 +119,14 @@ class LayerNorm(Op):
 
 @register
 @dataclass(frozen=True)
-class GroupNorm(Op):
+class GroupNorm(_ChannelNorm):
     """Group normalisation: `groupnorm(groups, eps=1e-5, affine=true)`; the channels must divide by `groups`."""
 
     kind = "groupnorm"
-    family = "norm"
-    TRAITS = Traits(fresh_output=True, minor=True)
     ARGS = (ArgSpec("groups", positive_int, REQUIRED, True), ArgSpec("eps", positive_number, 1e-5),
             ArgSpec("affine", boolean, True))
     EXAMPLE = "groupnorm(2)"
     PARAMS_DOC = "2·C"
-    ELEMENTWISE_DOC = "4 per element"
     groups: int = 1
     eps: float = 1e-5
     affine: bool = True
@@ -130,42 +137,25 @@ class GroupNorm(Op):
             raise ShapeError(f"groupnorm groups={self.groups} does not divide the {c} channels")
         return inputs[0]
 
-    def params(self, inputs):
-        return _affine_params(self, inputs)
-
-    def state(self, inputs):
-        return _affine_state(self, inputs)
-    extra_ops = LayerNorm.extra_ops
-
     def describe(self):
         return f"groupnorm {self.groups}"
 
 
 @register
 @dataclass(frozen=True)
-class InstanceNorm(Op):
+class InstanceNorm(_ChannelNorm):
     """Instance normalisation of each channel of a CxHxW map: `instancenorm(eps=1e-5, affine=false)`.
 
     torch's defaults: no running statistics, so train and eval agree.
     """
 
     kind = "instancenorm"
-    family = "norm"
-    TRAITS = Traits(fresh_output=True, minor=True)
     ARGS = (ArgSpec("eps", positive_number, 1e-5), ArgSpec("affine", boolean, False))
     EXAMPLE = "instancenorm(affine=true)"
     PARAMS_DOC = "0, or 2·C with affine"
-    ELEMENTWISE_DOC = "4 per element"
     eps: float = 1e-5
     affine: bool = False
 
     def infer(self, inputs):
         spatial(inputs[0], self.kind)
         return inputs[0]
-
-    def params(self, inputs):
-        return _affine_params(self, inputs)
-
-    def state(self, inputs):
-        return _affine_state(self, inputs)
-    extra_ops = LayerNorm.extra_ops
