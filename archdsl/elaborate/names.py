@@ -14,7 +14,7 @@ import re
 
 from ..errors import ArchError, Span
 
-VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|0|[1-9][0-9]*")  # matched whole (fullmatch)
+VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|0|[1-9][0-9]*")  # matched whole (fullmatch)
 
 
 _CHECKED: set[str] = set()  # names seen valid (specs repeat them: conv1, bn1, ...)
@@ -25,7 +25,7 @@ def check_name(name, span: Span, what: str = "layer name") -> str:
         return name
     if not isinstance(name, str) or not VALID_NAME.fullmatch(name):
         shown = name.encode("unicode_escape").decode("ascii") if isinstance(name, str) else repr(name)
-        raise ArchError(f"'{shown}' is not a valid {what} (letters, digits and _, not starting with a digit; "
+        raise ArchError(f"'{shown}' is not a valid {what} (letters, digits, _ and -, not starting with a digit or -; "
                         "or a position such as 7, without leading zeros)", span)
     if len(_CHECKED) < 100_000:
         _CHECKED.add(name)

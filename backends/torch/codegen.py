@@ -146,8 +146,7 @@ def lower(arch, fold_bn: bool = False) -> Lowered:
         _check_names(node)
         ins = g.inputs(nid)
         first = ins[0] if ins else None
-        inplace = (node.op.traits.inplace and first is not None and uses.get(first) == 1
-                   and g.node(first).op.traits.fresh_output)
+        inplace = node.op.traits.inplace and first is not None and uses.get(first) == 1 and _fresh(g, first, uses)
         out = emit(node.op, EmitContext(node, [shapes[p] for p in ins], shapes[nid], inplace))
         needed.update(out.uses)
         tree.ctor[node.name] = out.ctor
@@ -170,6 +169,19 @@ def lower(arch, fold_bn: bool = False) -> Lowered:
         tuple((f.conv, f.norm, f.eps) for f in folds),
         groups,
     )
+
+
+def _fresh(g: Graph, nid, uses) -> bool:
+    """Whether nid's output is a new tensor that backward does not need: an op that makes one, or an
+    op that is the identity in eval (drop-path, dropout: in training a new tensor) of such an output."""
+    while True:
+        op = g.node(nid).op
+        if op.traits.fresh_output:
+            return True
+        ins = g.inputs(nid)
+        if not (op.traits.eval_identity and len(ins) == 1 and uses.get(ins[0]) == 1):
+            return False
+        nid = ins[0]
 
 
 def _build_tree(g: Graph, shapes, order, tree: ModuleTree):
