@@ -26,9 +26,12 @@ SPECS = {
     "mobilenet_v3_small": ("mobilenet_v3_small", {}),
     **{f"efficientnet_{v}": (f"efficientnet_{v}", {}) for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s")},
     **{f"convnext_{v}": (f"convnext_{v}", {}) for v in ("tiny", "small", "base", "large")},
+    **{f"shufflenet_v2_{v}": (f"shufflenet_v2_{v}", {}) for v in ("x0_5", "x1_0", "x1_5", "x2_0")},
+    "squeezenet1_0": ("squeezenet1_0", {}),
+    "squeezenet1_1": ("squeezenet1_1", {}),
 }
 # outputs compared in the default suite (the rest: slow)
-QUICK = {"mobilenet_v3_small", "efficientnet_b0", "convnext_tiny"}
+QUICK = {"mobilenet_v3_small", "shufflenet_v2_x0_5"}  # SE, hard swish; split and shuffle
 
 
 @cache
