@@ -68,8 +68,12 @@ def _range(span, *args):
     if len(args) == 3 and args[2] == 0:
         raise ArchError("range() step must not be zero", span)
     r = range(*args)
-    if len(r) > MAX_RANGE:
-        raise ArchError(f"range() of {len(r):,} elements is too long (limit {MAX_RANGE:,})", span)
+    try:
+        n = len(r)
+    except OverflowError:  # more than sys.maxsize elements
+        n = MAX_INT
+    if n > MAX_RANGE:
+        raise ArchError(f"range() of {n:,} elements is too long (limit {MAX_RANGE:,})", span)
     return tuple(r)
 
 
