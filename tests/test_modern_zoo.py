@@ -29,6 +29,9 @@ SPECS = {
     **{f"shufflenet_v2_{v}": (f"shufflenet_v2_{v}", {}) for v in ("x0_5", "x1_0", "x1_5", "x2_0")},
     "squeezenet1_0": ("squeezenet1_0", {}),
     "squeezenet1_1": ("squeezenet1_1", {}),
+    "mnasnet1_0": ("mnasnet1_0", {}),
+    "seresnet50": ("seresnet50", {}),
+    "resnet50d": ("resnet50d", {}),
 }
 # outputs compared in the default suite (the rest: slow)
 QUICK = {"mobilenet_v3_small", "shufflenet_v2_x0_5"}  # SE, hard swish; split and shuffle

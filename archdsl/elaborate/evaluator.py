@@ -118,17 +118,19 @@ def _sum(span, *args):
 
 
 def _make_divisible(span, *args):
-    """`make_divisible(v, divisor=8, min_value=divisor)`: torchvision's and timm's channel rounding
-    (MobileNet, EfficientNet, MnasNet): the nearest multiple of `divisor`, at least `min_value`, and not
-    more than 10% below v."""
-    if not 1 <= len(args) <= 3 or not all(is_number(a) for a in args) or not all(is_int(a) for a in args[1:]):
-        raise ArchError("make_divisible() takes a number and optionally two integers (divisor, min_value)", span)
+    """`make_divisible(v, divisor=8, min_value=divisor, round_limit=0.9)`: torchvision's and timm's channel
+    rounding (MobileNet, EfficientNet, MnasNet, timm's SE): the nearest multiple of `divisor`, at least
+    `min_value`, plus one more `divisor` if that lost more than 1 - round_limit of v (timm's SE: 0, never)."""
+    if not 1 <= len(args) <= 4 or not all(is_number(a) for a in args) or not all(is_int(a) for a in args[1:3]):
+        raise ArchError("make_divisible() takes a number, and optionally integers divisor and min_value and a "
+                        "number round_limit", span)
     v, divisor = args[0], args[1] if len(args) > 1 else 8
     min_value = args[2] if len(args) > 2 else divisor
+    round_limit = args[3] if len(args) > 3 else 0.9
     if divisor <= 0:
         raise ArchError(f"make_divisible(): the divisor must be positive, got {divisor}", span)
     rounded = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * v else rounded
+    return rounded + divisor if rounded < round_limit * v else rounded
 
 
 def _error(span, *args):
