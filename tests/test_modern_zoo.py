@@ -32,6 +32,9 @@ SPECS = {
     "mnasnet1_0": ("mnasnet1_0", {}),
     "seresnet50": ("seresnet50", {}),
     "resnet50d": ("resnet50d", {}),
+    **{f"regnet_{v}": (f"regnet_{v}", {}) for v in ("x_400mf", "x_800mf", "x_1_6gf", "x_3_2gf", "x_8gf", "x_16gf", "x_32gf",
+                                                    "y_400mf", "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf",
+                                                    "y_128gf")},
 }
 # outputs compared in the default suite (the rest: slow)
 QUICK = {"mobilenet_v3_small", "shufflenet_v2_x0_5"}  # SE, hard swish; split and shuffle
