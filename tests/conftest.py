@@ -24,6 +24,19 @@ SMALL_SIDES = (32, 64, 96, 128, 160, 224, 299)
 GLOBAL_POOLS = ("gap", "adaptive_avgpool", "adaptive_maxpool")
 
 
+# Size variants of one family (the same structure, other numbers): the generic backend tests run
+# the family's smallest member; test_modern_zoo compares every one with its reference.
+SIZE_VARIANTS = {f"efficientnet_b{i}" for i in range(1, 8)} | {f"convnext_{v}" for v in ("small", "base", "large")} \
+    | {f"shufflenet_v2_{v}" for v in ("x1_0", "x1_5", "x2_0")} \
+    | {f"regnet_{v}" for v in ("x_800mf", "x_1_6gf", "x_3_2gf", "x_8gf", "x_16gf", "x_32gf",
+                               "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf", "y_128gf")}
+
+
+def backend_specs(specs):
+    """The model specs a generic backend test runs: no family files, one member per size family."""
+    return [p for p in specs if "families" not in p.parts and p.stem not in SIZE_VARIANTS]
+
+
 # Backend tests narrow VGG's two hidden fully connected layers (120M of its 138M weights, the
 # same lowering at any width): exporting and checking 550 MB nine times took 90 s.
 NARROW = {"vgg": {"hidden": 256}}

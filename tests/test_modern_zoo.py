@@ -36,6 +36,10 @@ SPECS = {
                                                     "y_400mf", "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf",
                                                     "y_128gf")},
 }
+# outputs not compared: 645M parameters (filling them and a 128 GFLOP forward take minutes here);
+# its params, MACs and state_dict are checked, and its smaller siblings' outputs
+NO_OUTPUTS = {"regnet_y_128gf"}
+ONNX_MAX_PARAMS = 100_000_000  # larger exports (convnext_large: 0.8 GB) repeat the same lowering at length
 # outputs compared in the default suite (the rest: slow)
 QUICK = {"mobilenet_v3_small", "shufflenet_v2_x0_5"}  # SE, hard swish; split and shuffle
 
@@ -72,7 +76,7 @@ def outputs_case(name: str):
     return pytest.param(name, marks=() if name in QUICK else pytest.mark.slow)
 
 
-@pytest.mark.parametrize("name", [outputs_case(n) for n in SPECS])
+@pytest.mark.parametrize("name", [outputs_case(n) for n in SPECS if n not in NO_OUTPUTS])
 def test_outputs_are_the_references(name, tmp_path):
     torch = pytest.importorskip("torch")
     from weights_by_name import disable_dropout, fill_by_name, sample_input, summary
@@ -93,6 +97,8 @@ def test_outputs_are_the_references(name, tmp_path):
             _close(summary(model(x)), ref["train"])
     finally:
         torch.set_num_threads(threads)
+    if arch.params > ONNX_MAX_PARAMS:
+        return
     import onnxruntime as ort
 
     target = tmp_path / f"{name}.onnx"

@@ -17,9 +17,9 @@ from archdsl import ir
 from archdsl.errors import ArchError
 from archdsl.passes import state_layout
 from archdsl.backends.onnx.model import OUTPUT_NAME, inferred_dims
-from conftest import ROOT, SPECS, rel, small_arch
+from conftest import ROOT, SPECS, backend_specs, rel, small_arch
 
-MODEL_SPECS = [p for p in SPECS if "families" not in p.parts]  # a family's default is one of the specs
+MODEL_SPECS = backend_specs(SPECS)  # a family's default is one of the specs; one member per size family
 
 RELATIVE_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|
 

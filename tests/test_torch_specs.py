@@ -19,10 +19,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from archdsl import ir
 from archdsl.passes import state_layout
-from conftest import SPECS, rel, small_arch
+from conftest import SPECS, backend_specs, rel, small_arch
 
 BATCH = 4
-MODEL_SPECS = [p for p in SPECS if "families" not in p.parts]
+MODEL_SPECS = backend_specs(SPECS)  # one member per size family (conftest.SIZE_VARIANTS)
 
 
 def record_shapes(model):
