@@ -215,6 +215,7 @@ def test_autocast_bf16_and_channels_last(resnet20):
     assert torch.allclose(out, ref, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_distributed_data_parallel_world_size_1(tmp_path, resnet20):
     import torch.distributed as dist
 

@@ -89,6 +89,7 @@ def test_sample_mutates_every_seed():
     assert {s.fmt for s in seeds} == {"arch", "yaml"}
 
 
+@pytest.mark.slow  # every spec is loaded by test_all_specs already; this checks the harness on all 130 seeds
 def test_every_seed_is_accepted_unchanged():
     for s in load_seeds():
         assert run_case(s.text, s.fmt, s.name, s.base_dir).kind == "accepted", s.name
