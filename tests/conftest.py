@@ -25,9 +25,12 @@ GLOBAL_POOLS = ("gap", "adaptive_avgpool", "adaptive_maxpool")
 
 
 # Size variants of one family (the same structure, other numbers): the generic backend tests run
-# the family's smallest member; test_modern_zoo compares every one with its reference.
+# the family's smallest member; test_zoo and test_modern_zoo check every one against its reference.
 SIZE_VARIANTS = {f"efficientnet_b{i}" for i in range(1, 8)} | {f"convnext_{v}" for v in ("small", "base", "large")} \
     | {f"shufflenet_v2_{v}" for v in ("x1_0", "x1_5", "x2_0")} \
+    | {"resnet34", "resnet101", "resnet152", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet101_2",
+       "densenet161", "densenet169", "densenet201", "densenet264", "vgg13", "vgg16", "vgg19", "vgg13_bn", "vgg16_bn",
+       "vgg19_bn"} \
     | {f"regnet_{v}" for v in ("x_800mf", "x_1_6gf", "x_3_2gf", "x_8gf", "x_16gf", "x_32gf",
                                "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf", "y_128gf")}
 
