@@ -30,6 +30,7 @@ from .binder import Deferred, bind, fill_defaults
 from .evaluator import evaluate
 from .names import Names, check_name
 from .params import global_scope, input_shape
+from .replay import Mark, Recording, replay_key as _replay_key
 from .sharing import shared_copy
 from .structures import STRUCTURES, Call, Pending, empty_branch
 
@@ -84,6 +85,8 @@ class Elaborator:
         self.op_memo: dict[tuple, Op] = {}
         self.config_memo: dict[tuple, tuple] = {}
         self.block_specs: dict[str, tuple[ArgSpec, ...]] = {}  # each template's formals as the binder reads them
+        self.repeats = 1  # how often the enclosing repetitions will build what is being built (estimated())
+        self.recordings: dict[tuple, Recording | None] = {}  # block calls built once, replayed after (replay.py)
 
     # ---------------------------------------------------------------- entry
 
@@ -175,20 +178,35 @@ class Elaborator:
                     yield Step(copy, scope, names, None, item.span)
 
     def estimated(self, iterable, count: int, span: Span):
-        """Yield (i, x) from `iterable`; after the first, refuse if all `count` would pass the budgets."""
+        """Yield (i, x) from `iterable`; after the first, refuse if all `count` would pass the budgets.
+
+        While the first copy is built, `self.repeats` holds how often the enclosing repetitions will build
+        it, so an inner repetition's estimate covers them too (`{ relu x 10^5 } x 10^5` is refused after one
+        relu, not after 10^5)."""
         start_work, start_nodes = self.work, len(self.shapes)
-        for i, x in enumerate(iterable):
-            if i == 1:
-                self.check_estimate(self.work - start_work, len(self.shapes) - start_nodes, count - 1, span)
-            yield i, x
+        outer = self.repeats
+        try:
+            for i, x in enumerate(iterable):
+                if i == 0:
+                    self.repeats = outer * count
+                elif i == 1:
+                    self.repeats = outer
+                    self.check_estimate(self.work - start_work, len(self.shapes) - start_nodes, count - 1, span)
+                yield i, x
+        finally:
+            self.repeats = outer
 
     def check_estimate(self, work: int, nodes: int, remaining: int, span: Span) -> None:
-        if len(self.shapes) + nodes * remaining > MAX_NODES:
-            raise ArchError(f"this would make about {len(self.shapes) + nodes * remaining:,} nodes; archdsl builds "
-                            f"at most {MAX_NODES:,}", span)
-        if self.work + max(work, 1) * remaining > MAX_WORK:
-            raise ArchError(f"this would take about {self.work + max(work, 1) * remaining:,} elaboration steps; "
-                            f"the limit is {MAX_WORK:,} (nested repetitions or loops that large are refused)", span)
+        """Refuse if `remaining` more copies of what made `work` and `nodes` (all of it `self.repeats` times over)
+        would pass the budgets."""
+        again = (remaining + 1) * (self.repeats - 1)  # the enclosing repetitions' later copies
+        total_nodes = len(self.shapes) + nodes * (remaining + again)
+        if total_nodes > MAX_NODES:
+            raise ArchError(f"this would make about {total_nodes:,} nodes; archdsl builds at most {MAX_NODES:,}", span)
+        total_work = self.work + max(work, 1) * (remaining + again)
+        if total_work > MAX_WORK:
+            raise ArchError(f"this would take about {total_work:,} elaboration steps; the limit is {MAX_WORK:,} "
+                            "(nested repetitions or loops that large are refused)", span)
 
     def repeat_count(self, item: A.Item, scope) -> int:
         count = evaluate(item.repeat, scope)
@@ -333,10 +351,15 @@ class Elaborator:
         local = step.names.claim(step.explicit, step.span)
         inner = step.names.child(local)
         self.module(inner.prefix, "block", call.span, BlockInfo(call.name, tuple(values.items())))
+        key = _replay_key(block, values, self.shapes[cur])
+        recording = self.recordings.get(key) if key is not None else None
+        if recording is not None and recording.fits(self, MAX_NODES, MAX_WORK):
+            return recording.replay(self, cur, inner.prefix)
+        mark = Mark.take(self)
         self.block_stack.append(call.name)
         saved, self.pending_stride = self.pending_stride, None
         try:
-            return self.sequence(block.body, cur, scope, inner)
+            out = self.sequence(block.body, cur, scope, inner)
         except ArchError as err:
             if err.note is None and err.span is not None and err.span != call.span:
                 err.note = f"in block '{call.name}', called at {call.span}"
@@ -344,6 +367,9 @@ class Elaborator:
         finally:
             self.block_stack.pop()
             self.pending_stride = saved
+        if key is not None and key not in self.recordings:
+            self.recordings[key] = Recording.capture(self, mark, cur, inner.prefix, out)
+        return out
 
     def input_facts(self, cur: int) -> dict:
         """What a block sees of its input: `in_channels`, and `in_height`, `in_width` of a CxHxW map."""

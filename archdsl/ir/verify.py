@@ -29,19 +29,23 @@ def _verify_nodes(g: Graph) -> dict[str, int]:
     names: dict[str, int] = {}
     expected: dict[int, list[int]] = {}  # consumers as the inputs imply them
     modules = g.modules
+    inputs_of = g._inputs  # read directly: this walk is a tenth of a 100,000-node load
     kinds_checked: set[type] = set()
-    for nid in g.order:
-        data = g.node(nid)
-        if not isinstance(data, Node) or data.id != nid:
+    arity_checked: set[tuple[type, int]] = set()
+    for nid, data in g._nodes.items():
+        if type(data) is not Node or data.id != nid:
             raise IRError(f"node {nid} has no Node payload or a wrong id")
         op = data.op
-        if type(op) not in kinds_checked:
-            if REGISTRY.get(op.kind) is not type(op):
-                raise IRError(f"node {data.name}: op kind {op.kind!r} is not registered")
-            kinds_checked.add(type(op))
-        preds = g.inputs(nid)
-        if len(preds) < op.min_inputs or (op.max_inputs is not None and len(preds) > op.max_inputs):
-            raise IRError(f"node {data.name}: {op.kind} has {len(preds)} inputs")
+        preds = inputs_of[nid]
+        arity = (type(op), len(preds))
+        if arity not in arity_checked:
+            if type(op) not in kinds_checked:
+                if REGISTRY.get(op.kind) is not type(op):
+                    raise IRError(f"node {data.name}: op kind {op.kind!r} is not registered")
+                kinds_checked.add(type(op))
+            if len(preds) < op.min_inputs or (op.max_inputs is not None and len(preds) > op.max_inputs):
+                raise IRError(f"node {data.name}: {op.kind} has {len(preds)} inputs")
+            arity_checked.add(arity)
         for p in (preds if len(preds) < 2 else dict.fromkeys(preds)):
             users = expected.get(p)
             if users is None:
@@ -51,15 +55,17 @@ def _verify_nodes(g: Graph) -> dict[str, int]:
         name = data.name
         if name in names:
             raise IRError(f"duplicate qualified name {name!r}")
+        names[name] = nid
         if name and name in modules:
             raise IRError(f"{name!r} is both a node and a module")
         if name.rpartition(".")[0] not in modules:
             raise IRError(f"node {name}: parent module {qualified_parent(name)!r} missing")
-        names[name] = nid
-    for nid, users in expected.items():
-        if g.consumers(nid) != users:
-            raise IRError(f"node {g.node(nid).name}: its consumers are recorded as {g.consumers(nid)}, its "
-                          f"consumers' inputs say {users}")
+    if expected != g._consumers:
+        for nid, users in expected.items():
+            if g.consumers(nid) != users:
+                raise IRError(f"node {g.node(nid).name}: its consumers are recorded as {g.consumers(nid)}, its "
+                              f"consumers' inputs say {users}")
+        raise IRError("the consumer lists name nodes that are not in the graph")
     return names
 
 
