@@ -5,6 +5,7 @@
     names.py        qualified names
     params.py       parameters, overrides, lets and the input shape
     builder.py      the core: items, repetitions, layer and block calls, budgets
+    replay.py       block calls built once, replayed for the same template, values and input shape
     sharing.py      `x n shared` weight sharing
     structures/     one module per structure keyword (residual, parallel, dense, stage, fractal, ...)
 """
