@@ -25,7 +25,7 @@ from .passes import Counts, count_nodes, depth, infer_shapes, path_stats, totals
 from .report.tables import info_dict, summary_text
 from .syntax.loader import load_program, program_from_text
 from .targets import OnnxOptions, OutputOptions, TorchOptions, backend
-from .transforms import drop_blocks, extract_column
+from .transforms import drop_blocks, extract_column, only_output
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Architecture:
         self.shapes = shapes
         self.config = config  # the spec's parameters as used (defaults + overrides)
         self.source = source
+        self._per_output: dict[str, Architecture] = {}
 
     # -- analyses -----------------------------------------------------------
     @cached_property
@@ -83,6 +84,9 @@ class Architecture:
     @cached_property
     @without_gc
     def depth(self) -> int:
+        """The longest of the outputs' depths."""
+        if self.graph.outputs:
+            return max(self.output(key).depth for key in self.graph.outputs)
         return depth(self.graph)
 
     @property
@@ -91,7 +95,30 @@ class Architecture:
 
     @property
     def output_shape(self) -> Shape:
+        """The shape of the (first) output."""
         return self.shapes[self.graph.output]
+
+    @property
+    def output_shapes(self) -> dict[str, Shape]:
+        """Each output's shape, by name (one output: {"output": its shape})."""
+        return {key: self.shapes[nid] for key, nid in self.graph.output_nodes().items()}
+
+    def output(self, key: str) -> "Architecture":
+        """One output of several with what it depends on: its params, MACs, depth and paths."""
+        cached = self._per_output.get(key)
+        if cached is None:
+            graph = only_output(self.graph, key)
+            cached = self._per_output[key] = Architecture(f"{self.name}.{key}", graph,
+                                                          {nid: self.shapes[nid] for nid in graph}, self.config,
+                                                          self.source)
+        return cached
+
+    @property
+    def outputs_text(self) -> str:
+        """`21x224x224`, or `out 21x224x224, aux 21x224x224` for several named outputs."""
+        if not self.graph.outputs:
+            return fmt(self.output_shape)
+        return ", ".join(f"{key} {fmt(shape)}" for key, shape in self.output_shapes.items())
 
     @property
     def modules(self) -> dict[str, Module]:
@@ -179,7 +206,7 @@ class Architecture:
         return backend("dot").svg_text(self)
 
     def __repr__(self) -> str:
-        return (f"<Architecture {self.name}: {fmt(self.input_shape)} -> {fmt(self.output_shape)}, "
+        return (f"<Architecture {self.name}: {fmt(self.input_shape)} -> {self.outputs_text}, "
                 f"{self.params:,} params, {self.macs:,} MACs, depth {self.depth}>")
 
 

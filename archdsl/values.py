@@ -1,18 +1,35 @@
 """Spec values and how errors show them: shared by the ops, the elaborator and the reports.
 
-A spec value is an int, float, bool, str, tuple (a list) or dict (a map).
+A spec value is an int, float, bool, str, tuple (a list), dict (a map) or, while a
+network is built, a Tensor (`@name`: an earlier item's output).
 
     type_name(3) -> "int"      show((1, 2)) -> "[1, 2]"      show(True) -> "true"
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 MAX_INT = 10**18  # integers beyond are refused (literals, YAML values, arithmetic), so sizes stay sane
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """`@name`: the output of an earlier item: its node, shape, qualified name and where it was made."""
+
+    node: int
+    shape: tuple[int, ...]
+    name: str
+    span: object  # errors.Span of the item that made it
+
+    def __repr__(self) -> str:
+        return f"@{self.name}"
 
 
 def type_name(value) -> str:
     if isinstance(value, bool):
         return "bool"
-    return {int: "int", float: "float", str: "string", tuple: "list", dict: "map"}.get(type(value), type(value).__name__)
+    return {int: "int", float: "float", str: "string", tuple: "list", dict: "map", Tensor: "tensor"}.get(
+        type(value), type(value).__name__)
 
 
 def show(value, limit: int = 80) -> str:

@@ -115,6 +115,7 @@ REFERENCE = {
     "pixel_unshuffle": lambda op, xs, w: F.pixel_unshuffle(xs[0], op.factor),
     "channel_shuffle": _channel_shuffle,
     "slice": lambda op, xs, w: xs[0][:, op.start:op.stop],
+    "crop": lambda op, xs, w: xs[0][:, :, op.offsets([tuple(xs[0].shape[1:])])[0]:][:, :, :op.size[0], op.offsets([tuple(xs[0].shape[1:])])[1]:][..., :op.size[1]],
     "drop_path": lambda op, xs, w: xs[0],
     "maxpool": _maxpool,
     "avgpool": _avgpool,

@@ -7,7 +7,7 @@ import sys
 from ..errors import ArchError
 from ..ir import verify
 from ..report.compare import compare, comparison_text
-from ..report.tables import build_table, info_dict, totals_text
+from ..report.tables import build_table, info_dict, outputs_text, totals_text
 from ..report.structure import structure_lines
 from ..targets import OnnxOptions, OutputOptions, TorchOptions, backend
 from .options import add_common, add_output, load_arch, nonnegative_int
@@ -42,6 +42,7 @@ def cmd_info(args) -> int:
         return 0
     print(build_table(arch, args.level, args.elementwise, args.per_position).render(color))
     print(totals_text(arch, args.elementwise))
+    print(outputs_text(arch), end="")
     for line in structure_lines(arch):  # fractals, stochastic depth, weight sharing
         print(line)
     return 0

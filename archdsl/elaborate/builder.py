@@ -25,7 +25,7 @@ from ..ir import BlockInfo, Graph, Module, Node, RepeatInfo
 from ..ops import REGISTRY, Op, Shape, ShapeError, fmt
 from ..ops.args import REQUIRED, ArgSpec
 from ..syntax import ast as A
-from ..values import is_int, show, type_name
+from ..values import Tensor, is_int, show, type_name
 from .binder import Deferred, bind, fill_defaults
 from .evaluator import evaluate
 from .names import Names, check_name
@@ -33,6 +33,7 @@ from .params import global_scope, input_shape
 from .replay import Mark, Recording, replay_key as _replay_key
 from .sharing import shared_copy
 from .structures import STRUCTURES, Call, Pending, empty_branch
+from .tensors import check_dead_ends, resolve, tensor_args
 
 MAX_REPEAT = 100_000  # one repetition or loop
 MAX_NODES = 150_000  # the whole graph
@@ -87,22 +88,46 @@ class Elaborator:
         self.block_specs: dict[str, tuple[ArgSpec, ...]] = {}  # each template's formals as the binder reads them
         self.repeats = 1  # how often the enclosing repetitions will build what is being built (estimated())
         self.recordings: dict[tuple, Recording | None] = {}  # block calls built once, replayed after (replay.py)
+        self.here: Names | None = None  # the container whose items are being elaborated (for `@name`)
+        self.cursor = -1  # the tensor the current sequence has reached
+        self.tensors: dict[str, Tensor] = {}  # every item's output by qualified name (for `@a.b`)
 
     # ---------------------------------------------------------------- entry
 
     def run(self) -> Graph:
-        scope = self.global_scope = global_scope(self)
+        scope = global_scope(self)
+        scope["@"] = self.resolve_tensor  # `@name` (evaluator.py): only in bodies, not in params and lets
+        self.global_scope = scope
         shape = input_shape(self, scope)
         decl = self.program.input
         span = decl.span if decl else Span(self.program.main_path, 1, 1)
         nid = self.add(REGISTRY["input"](shape=shape), "input", span, [])
         self.g.input = self.g.output = nid
         top = Names("", {"input": span})  # the input node's name is taken
+        self.record(top, "input", nid, span)
         out = self.sequence(self.program.network, nid, scope, top)
         for s in STRUCTURES.values():
             s.finish(self)
         self.g.output = out
+        if self.program.output is not None:
+            self.here = top
+            outputs = {entry.key: self.resolve_tensor(entry.ref, scope).node for entry in self.program.output.entries}
+            self.g.outputs = outputs
+            self.g.output = next(iter(outputs.values()))
+            self.g.outputs_as_tuple = self.program.output.as_tuple
+        check_dead_ends(self)
         return self.g
+
+    # ---------------------------------------------------------------- named tensors (tensors.py)
+
+    def resolve_tensor(self, ref: A.TensorRef, scope: dict) -> Tensor:
+        return resolve(self, ref, scope)
+
+    def record(self, names: Names, local: str, nid: int, span: Span) -> None:
+        """`local`'s output is `nid`: `@local` in this body and the ones nested in it, `@...local` by path."""
+        t = Tensor(nid, self.shapes[nid], names.qualify(local), span)
+        names.tensors[local] = t
+        self.tensors[t.name] = t
 
     # ---------------------------------------------------------------- graph building
 
@@ -133,7 +158,10 @@ class Elaborator:
 
     def op(self, kind: str, names: Names, base: str, span: Span, inputs: list[int], **attributes) -> int:
         """A node the structure adds itself, under a readable name (`add`, `relu_out`, `downsample`)."""
-        return self.add(REGISTRY[kind](**attributes), names.qualify(names.auto(base, span)), span, inputs)
+        local = names.auto(base, span)
+        nid = self.add(REGISTRY[kind](**attributes), names.qualify(local), span, inputs)
+        self.record(names, local, nid, span)
+        return nid
 
     def module(self, name: str, kind: str, span: Span, info=None) -> None:
         self.tick(3, span)
@@ -154,24 +182,30 @@ class Elaborator:
         a named repetition becomes a container whose copies are named 0..n-1."""
         for item in seq.items:
             self.tick(1, item.span)
+            self.here = names
             unit = item.unit
             explicit = self.item_name(item, scope)
             count = self.repeat_count(item, scope) if item.repeat is not None else None
             if isinstance(unit, (A.ForLoop, A.IfItems)) and count is None:
                 target = names
                 if explicit is not None:
-                    target = names.child(names.claim(explicit, item.span))
+                    local = names.claim(explicit, item.span)
+                    target = names.child(local)
                     self.module(target.prefix, "sequence", item.span)
                 yield from self.control(unit, scope, target)
+                if explicit is not None:
+                    self.record(names, local, self.cursor, item.span)
             elif count is None:
                 yield Step(unit, scope, names, explicit, item.span)
             elif explicit is not None:
-                inner = names.child(names.claim(explicit, item.span))
+                local = names.claim(explicit, item.span)
+                inner = names.child(local)
                 template = unit.name if isinstance(unit, A.Call) else None
                 self.module(inner.prefix, "repeat", item.span, RepeatInfo(count, template))
                 for i, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
                     self.tick()
                     yield Step(copy, scope, inner, str(i), item.span)
+                self.record(names, local, self.cursor, item.span)
             else:
                 for _, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
                     self.tick()
@@ -224,6 +258,7 @@ class Elaborator:
         return [SharedCopy(unit, group, i, item.span) for i in range(count)]
 
     def control(self, unit, scope, names):
+        self.here = names
         if isinstance(unit, A.ForLoop):
             values = evaluate(unit.iterable, scope)
             if isinstance(values, dict):
@@ -234,6 +269,7 @@ class Elaborator:
                 self.tick()
                 yield from self.applications(unit.body, {**scope, unit.var: value}, names)
         else:
+            self.here = names
             cond = evaluate(unit.condition, scope)
             if not isinstance(cond, bool):
                 raise ArchError(f"an if needs a condition (true/false), got {show(cond)}", unit.condition.span)
@@ -247,8 +283,9 @@ class Elaborator:
         return check_name(evaluate(item.name, scope), item.name.span)
 
     def sequence(self, seq: A.Sequence, cur: int, scope: dict, names: Names) -> int:
+        self.cursor = cur
         for step in self.applications(seq, scope, names):
-            cur = self.unit(step, cur)
+            cur = self.cursor = self.unit(step, cur)
         return cur
 
     def branches(self, seq: A.Sequence, cur: int, scope: dict, names: Names, what: str, flat: bool = False) -> list[int]:
@@ -270,6 +307,7 @@ class Elaborator:
 
     def unit(self, step: Step, cur: int) -> int:
         unit = step.unit
+        self.here = step.names
         if isinstance(unit, A.Call):
             if unit.name in self.program.blocks:
                 return self.block_call(unit, step, cur)
@@ -278,14 +316,23 @@ class Elaborator:
             return shared_copy(self, unit, step, cur)
         if isinstance(unit, A.Structure):
             return self.structure(unit, step, cur)
+        if isinstance(unit, A.TensorUnit):
+            if step.explicit is not None or step.span != unit.span:
+                raise ArchError(f"@{'.'.join(unit.ref.path)} makes no layer: it cannot be named or repeated "
+                                "(it only says which tensor the next item takes)", step.span)
+            return self.resolve_tensor(unit.ref, step.scope).node
         # a sequence, or a repeated loop / conditional: each a container
-        inner = step.names.child(step.names.claim(step.explicit, step.span))
+        local = step.names.claim(step.explicit, step.span)
+        inner = step.names.child(local)
         self.module(inner.prefix, "sequence", unit.span)
         if isinstance(unit, A.Sequence):
-            return self.sequence(unit, cur, step.scope, inner)
-        for inner_step in self.control(unit, step.scope, inner):
-            cur = self.unit(inner_step, cur)
-        return cur
+            out = self.sequence(unit, cur, step.scope, inner)
+        else:
+            for inner_step in self.control(unit, step.scope, inner):
+                cur = self.cursor = self.unit(inner_step, cur)
+            out = cur
+        self.record(step.names, local, out, step.span)
+        return out
 
     def structure(self, unit: A.Structure, step: Step, cur: int) -> int:
         kind = STRUCTURES[unit.kind]
@@ -304,11 +351,15 @@ class Elaborator:
         config, spans = hit
         if unit.shortcut is not None and not kind.takes_shortcut:
             raise ArchError(f"{unit.kind} takes no `shortcut {{ }}` body", unit.shortcut.span)
-        names = step.names
+        names = local = step.names
         if step.explicit is not None or kind.container == "always":
-            names = names.child(names.claim(step.explicit, step.span))
+            local = names.claim(step.explicit, step.span)
+            names = names.child(local)
             self.module(names.prefix, unit.kind, unit.span)
-        return kind.build(self, Call(unit, config, spans, names, step.scope), cur)
+        out = kind.build(self, Call(unit, config, spans, names, step.scope), cur)
+        if names is not step.names:
+            self.record(step.names, local, out, step.span)
+        return out
 
     def layer_call(self, call: A.Call, step: Step, cur: int) -> int:
         op_cls = REGISTRY.get(call.name)
@@ -317,10 +368,15 @@ class Elaborator:
             known = layers + sorted(self.program.blocks)
             raise ArchError(f"unknown layer or block '{call.name}'{suggest(call.name, known)}", call.span,
                             note="layers: " + ", ".join(layers))
-        if op_cls.min_inputs != 1 or op_cls.max_inputs != 1:
-            raise ArchError(f"'{call.name}' joins several inputs; it is made by residual, parallel or dense, "
-                            "not called directly", call.span)
-        key = _call_key(call, step.scope)
+        args, inputs = tensor_args(self, call, op_cls, step.scope)
+        if inputs is None and (op_cls.min_inputs != 1 or op_cls.max_inputs != 1):
+            raise ArchError(f"'{call.name}' joins several inputs: give them as named tensors, e.g. "
+                            f"{call.name}(@a, @b), or build it with residual, parallel or dense", call.span)
+        if args is not call.args:
+            call = A.Call(call.span, call.name, args)
+            key = None
+        else:
+            key = _call_key(call, step.scope)
         op = self.op_memo.get(key) if key is not None else None
         if op is None:
             what = f"layer '{call.name}'"
@@ -330,7 +386,14 @@ class Elaborator:
             if key is not None:
                 self.op_memo[key] = op  # the same call with the same values: one op instance (ops are frozen)
         local = step.names.claim(step.explicit, step.span)
-        return self.add(op, step.names.qualify(local), call.span, [cur])
+        try:
+            nid = self.add(op, step.names.qualify(local), call.span, [t.node for t in inputs] if inputs else [cur])
+        except ArchError as err:
+            if inputs:
+                err.note = "; ".join(f"@{t.name} is {fmt(t.shape)} (made at {t.span})" for t in inputs)
+            raise
+        self.record(step.names, local, nid, call.span)
+        return nid
 
     def block_call(self, call: A.Call, step: Step, cur: int) -> int:
         block = self.program.blocks[call.name]
@@ -348,13 +411,24 @@ class Elaborator:
         self.take_stage_stride(call, bound, {f.name for f in block.formals})
         scope = {**self.input_facts(cur), **self.global_scope}
         values = fill_defaults(bound, specs, what, call.span, scope)
-        local = step.names.claim(step.explicit, step.span)
-        inner = step.names.child(local)
-        self.module(inner.prefix, "block", call.span, BlockInfo(call.name, tuple(values.items())))
-        key = _replay_key(block, values, self.shapes[cur])
+        if call.inline:  # its items are named in the caller's container; its tensors are its own
+            if step.explicit is not None:
+                raise ArchError(f"an inline call has no name of its own: its items take their names in the "
+                                f"enclosing container (write `{step.explicit}: {call.name}(...)` for a container)",
+                                step.span)
+            local, inner = None, Names(step.names.prefix, step.names.used, parent=step.names)
+            inner.position = step.names.position
+        else:
+            local = step.names.claim(step.explicit, step.span)
+            inner = step.names.child(local)
+            self.module(inner.prefix, "block", call.span, BlockInfo(call.name, tuple(values.items())))
+        inner.boundary = True
+        key = _replay_key(block, values, self.shapes[cur]) if not call.inline else None
         recording = self.recordings.get(key) if key is not None else None
         if recording is not None and recording.fits(self, MAX_NODES, MAX_WORK):
-            return recording.replay(self, cur, inner.prefix)
+            out = recording.replay(self, cur, inner.prefix)
+            self.record(step.names, local, out, call.span)
+            return out
         mark = Mark.take(self)
         self.block_stack.append(call.name)
         saved, self.pending_stride = self.pending_stride, None
@@ -369,6 +443,10 @@ class Elaborator:
             self.pending_stride = saved
         if key is not None and key not in self.recordings:
             self.recordings[key] = Recording.capture(self, mark, cur, inner.prefix, out)
+        if call.inline:
+            step.names.position = inner.position
+        else:
+            self.record(step.names, local, out, call.span)
         return out
 
     def input_facts(self, cur: int) -> dict:

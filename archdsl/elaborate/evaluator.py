@@ -176,6 +176,14 @@ def _name(expr: A.NameRef, scope):
     raise ArchError(f"unknown name '{expr.name}'" + suggest(expr.name, scope), expr.span)
 
 
+def _tensor(expr: A.TensorRef, scope):
+    """`@name`: a block formal bound to a tensor, else an item resolved by the builder (scope["@"])."""
+    resolve = scope.get("@")
+    if resolve is None:
+        raise ArchError("a tensor (@name) can only be used in a network or block body", expr.span)
+    return resolve(expr, scope)
+
+
 def _unary(expr: A.Unary, scope):
     value = evaluate(expr.operand, scope)
     if expr.op == "not":
@@ -292,7 +300,7 @@ def _interpolated(expr: A.Interpolated, scope):
 _EVAL = {
     A.Literal: _literal, A.NameRef: _name, A.Unary: _unary, A.BoolOp: _bool_op, A.Arith: _arith_chain,
     A.Compare: _compare, A.IfExpr: _if, A.ListExpr: _list, A.ListComp: _list_comp, A.MapExpr: _map, A.Index: _index,
-    A.FuncCall: _call, A.Interpolated: _interpolated,
+    A.FuncCall: _call, A.Interpolated: _interpolated, A.TensorRef: _tensor,
 }
 
 

@@ -33,14 +33,27 @@ def check_name(name, span: Span, what: str = "layer name") -> str:
 
 
 class Names:
-    """One container's namespace: hands out child names, numbering unnamed ones."""
+    """One container's namespace: hands out child names, numbering unnamed ones, and keeps the tensors
+    its items made (`@name`), seen from its own body and the bodies nested in it."""
 
-    __slots__ = ("prefix", "used", "position")
+    __slots__ = ("prefix", "used", "position", "tensors", "parent", "boundary")
 
-    def __init__(self, prefix: str, used: dict[str, Span] | None = None):
+    def __init__(self, prefix: str, used: dict[str, Span] | None = None, parent: "Names | None" = None):
         self.prefix = prefix  # qualified name of the container ("" for the network)
         self.used: dict[str, Span] = {} if used is None else used
         self.position = 0
+        self.tensors: dict = {}  # local name -> values.Tensor
+        self.parent = parent  # the enclosing container, where `@name` looks next
+        self.boundary = False  # a block's body: `@name` does not look into its caller
+
+    def visible(self):
+        """The containers `@name` searches, innermost first."""
+        n = self
+        while n is not None:
+            yield n
+            if n.boundary:
+                return
+            n = n.parent
 
     def claim(self, explicit: str | None, span: Span) -> str:
         name = explicit if explicit is not None else str(self.position)
@@ -65,4 +78,4 @@ class Names:
         return f"{self.prefix}.{local}" if self.prefix else local
 
     def child(self, local: str) -> "Names":
-        return Names(self.qualify(local))
+        return Names(self.qualify(local), parent=self)

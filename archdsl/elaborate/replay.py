@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..ir import BlockInfo, ColumnInfo, Join, Module, Node, RepeatInfo, ResidualUnit
 from ..ops import Shape
+from ..values import Tensor
 
 PLAIN_INFO = (type(None), BlockInfo, RepeatInfo, ColumnInfo)  # module records that name no node
 
@@ -47,14 +48,15 @@ class Mark:
     modules: int
     joins: int
     units: int
+    tensors: int
     work: int
     depth: int
     state: dict
 
     @classmethod
     def take(cls, e) -> "Mark":
-        return cls(len(e.shapes), len(e.g.modules), len(e.g.joins), len(e.g.units), e.work, len(e.block_stack),
-                   _state(e))
+        return cls(len(e.shapes), len(e.g.modules), len(e.g.joins), len(e.g.units), len(e.tensors), e.work,
+                   len(e.block_stack), _state(e))
 
 
 def _state(e) -> dict:
@@ -64,7 +66,7 @@ def _state(e) -> dict:
 class Recording:
     """What one block call made, relative to its input (-1) and first node (0), names without the prefix."""
 
-    __slots__ = ("nodes", "modules", "joins", "units", "out", "work", "depth")
+    __slots__ = ("nodes", "modules", "joins", "units", "tensors", "out", "work", "depth")
 
     @classmethod
     def capture(cls, e, mark: Mark, cur: int, prefix: str, out: int) -> "Recording | None":
@@ -102,11 +104,13 @@ class Recording:
             joins = [(rel(nid), g.joins[nid].roles) for nid in _last(g.joins, len(g.joins) - mark.joins)]
             units = [(u.kind, rel(u.fork), tuple(map(rel, u.body)), tuple(map(rel, u.shortcut)), rel(u.skip),
                       rel(u.join), tuple(map(rel, u.tail))) for u in g.units[mark.units:]]
+            tensors = [(local(name), rel(e.tensors[name].node), e.tensors[name].span)
+                       for name in _last(e.tensors, len(e.tensors) - mark.tensors)]
             out = rel(out)
         except _Outside:
             return None
         r = cls()
-        r.nodes, r.modules, r.joins, r.units, r.out = nodes, modules, joins, units, out
+        r.nodes, r.modules, r.joins, r.units, r.tensors, r.out = nodes, modules, joins, units, tensors, out
         r.work, r.depth = e.work - mark.work, mark.depth
         return r
 
@@ -135,6 +139,8 @@ class Recording:
         for kind, fork, body, shortcut, skip, join, tail in self.units:
             g.units.append(ResidualUnit(kind, at(fork), tuple(map(at, body)), tuple(map(at, shortcut)), at(skip),
                                         at(join), tuple(map(at, tail))))
+        for suffix, r, span in self.tensors:
+            e.tensors[p + suffix] = Tensor(at(r), shapes[at(r)], p + suffix, span)
         e.work += self.work
         return at(self.out)
 

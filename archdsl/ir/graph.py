@@ -33,7 +33,9 @@ class Graph:
         self._consumers: dict[NodeId, list[NodeId]] = {}
         self.modules: dict[str, Module] = {"": Module("", "network", Span(name, 0, 0))}
         self.input: NodeId | None = None
-        self.output: NodeId | None = None
+        self.output: NodeId | None = None  # the (first) output
+        self.outputs: dict[str, NodeId] | None = None  # `output a, b`: the named outputs, in order
+        self.outputs_as_tuple = False  # `output (a, b)`: forward returns a tuple
         self.joins: dict[NodeId, Join] = {}  # roles of join inputs, recorded by the structure that made them
         self.units: list[ResidualUnit] = []  # residual-like units, in network order
         self._nx: "nx.MultiDiGraph | None" = None
@@ -119,6 +121,8 @@ class Graph:
             self.set_inputs(user, [new if i == old else i for i in self._inputs[user]])
         if self.output == old:
             self.output = new
+        if self.outputs:
+            self.outputs = {k: new if v == old else v for k, v in self.outputs.items()}
         self.units = [_replace(u, fork=new if u.fork == old else u.fork, skip=new if u.skip == old else u.skip)
                       for u in self.units]
 
@@ -142,8 +146,13 @@ class Graph:
         new._consumers = {nid: list(users) for nid, users in self._consumers.items()}
         new.modules = dict(self.modules)
         new.input, new.output = self.input, self.output
+        new.outputs, new.outputs_as_tuple = (dict(self.outputs) if self.outputs else None), self.outputs_as_tuple
         new.joins, new.units = dict(self.joins), list(self.units)
         return new
+
+    def output_nodes(self) -> dict[str, NodeId]:
+        """The outputs by name: the declared ones, else {"output": the last tensor}."""
+        return dict(self.outputs) if self.outputs else {"output": self.output}
 
     def _position(self, nid: NodeId) -> int:
         return nid  # ids are handed out in creation order

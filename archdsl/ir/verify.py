@@ -23,6 +23,12 @@ def verify(g: Graph) -> None:
             raise IRError(f"module {name!r}: parent module missing")
     if g.input not in g or g.output not in g:
         raise IRError("graph input/output not set")
+    outputs = set(g.output_nodes().values())
+    if not outputs <= set(g) or (g.outputs and g.output != next(iter(g.outputs.values()))):
+        raise IRError(f"graph outputs {g.outputs} are not nodes of the graph, or output is not the first")
+    dead = [nid for nid in g if not g.consumers(nid) and nid not in outputs]
+    if dead:
+        raise IRError(f"nodes {dead[:5]} lead to no output")
 
 
 def _verify_nodes(g: Graph) -> dict[str, int]:

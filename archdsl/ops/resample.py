@@ -119,3 +119,33 @@ class PixelUnshuffle(Op):
 
     def extra_ops(self, inputs, out):
         return numel(out)
+
+
+@register
+@dataclass(frozen=True)
+class Crop(Op):
+    """`crop(size)` or `crop(to=@t)`: the centre h x w of each map (the U-Net paper's cropped skips).
+
+    Rows (h_in - h) // 2 .. on are kept, and the same for columns, as torchvision's `center_crop`.
+    """
+
+    kind = "crop"
+    family = "pool"
+    TRAITS = _RESHAPE
+    ARGS = (ArgSpec("size", pair(positive_int), REQUIRED, True, "output side h or [h, w]"),)
+    EXAMPLE = "crop(4)"
+    size: tuple[int, int] = (1, 1)
+
+    def infer(self, inputs):
+        c, h, w = spatial(inputs[0], self.kind)
+        oh, ow = self.size
+        if oh > h or ow > w:
+            raise ShapeError(f"crop to {oh}x{ow} needs an input at least that large, got {fmt(inputs[0])}")
+        return (c, oh, ow)
+
+    def offsets(self, inputs) -> tuple[int, int]:
+        _, h, w = inputs[0]
+        return (h - self.size[0]) // 2, (w - self.size[1]) // 2
+
+    def describe(self):
+        return f"crop to {self.size[0]}x{self.size[1]}"

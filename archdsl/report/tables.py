@@ -148,7 +148,7 @@ def build_table(arch, level: str = "layer", elementwise: bool = False, per_posit
         columns.append(("MACs/pos", ">"))
     if elementwise:
         columns.append(("Elementwise", ">"))
-    title = f"{arch.name}  {fmt(arch.input_shape)} -> {fmt(arch.output_shape)}"
+    title = f"{arch.name}  {fmt(arch.input_shape)} -> {arch.outputs_text}"
     table = TextTable(title, columns)
 
     def add(row: Row, bold=False, name=None):
@@ -197,7 +197,18 @@ def totals_text(arch, elementwise: bool = False) -> str:
 
 def summary_text(arch, level: str = "layer", elementwise: bool = False, per_position: bool = False) -> str:
     table = build_table(arch, level, elementwise, per_position)
-    return table.render() + "\n" + totals_text(arch, elementwise) + "\n"
+    return table.render() + "\n" + totals_text(arch, elementwise) + "\n" + outputs_text(arch)
+
+
+def outputs_text(arch) -> str:
+    """Per output of several: its shape and what it depends on (shared layers count in each)."""
+    if not arch.graph.outputs:
+        return ""
+    lines = []
+    for key, shape in arch.output_shapes.items():
+        one = arch.output(key)
+        lines.append(f"output {key}: {fmt(shape)}  params {one.params:,}  MACs {one.macs:,}  depth {one.depth}")
+    return "\n".join(lines) + "\n"
 
 
 def info_dict(arch, elementwise: bool = False) -> dict:
@@ -231,6 +242,10 @@ def info_dict(arch, elementwise: bool = False) -> dict:
         "stages": stages,
         "layers": layers,
     }
+    if arch.graph.outputs:
+        result["outputs"] = [{"name": key, "shape": list(shape), "params": arch.output(key).params,
+                              "macs": arch.output(key).macs, "depth": arch.output(key).depth}
+                             for key, shape in arch.output_shapes.items()]
     if elementwise:
         result["elementwise_ops"] = t.extra_ops
     result.update(structure_info(arch))  # fractals, stochastic_depth, weight_sharing: only when present

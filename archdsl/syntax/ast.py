@@ -64,6 +64,15 @@ class IfExpr(Expr):
 
 
 @dataclass(frozen=True)
+class TensorRef(Expr):
+    """`@name` or `@name.item.item`: the output of an earlier item (docs/language.md, "Named tensors");
+    `@"down{k}"`: the path is a string expression."""
+
+    path: tuple[str, ...]
+    named: Expr | None = None
+
+
+@dataclass(frozen=True)
 class ListExpr(Expr):
     items: tuple[Expr, ...]
 
@@ -123,6 +132,7 @@ class Call(Unit):
 
     name: str
     args: tuple[Arg, ...] = ()
+    inline: bool = False  # `inline b(...)`: a block's items named in the caller's container
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,13 @@ class Structure(Unit):
     args: tuple[Arg, ...]
     body: Sequence
     shortcut: Sequence | None = None  # `shortcut { ... }`, for the structures that take one
+
+
+@dataclass(frozen=True)
+class TensorUnit(Unit):
+    """`@name` as an item: the items after it continue from that tensor."""
+
+    ref: TensorRef
 
 
 @dataclass(frozen=True)
@@ -208,6 +225,22 @@ class InputDecl:
 
 
 @dataclass(frozen=True)
+class OutputEntry:
+    span: Span
+    key: str  # the key of the output in forward's dict, the ONNX output's name
+    ref: TensorRef  # `@key` when only the key is written
+
+
+@dataclass(frozen=True)
+class OutputDecl:
+    """`output out, aux` or `output (a, b)`: the network's outputs (else its last tensor, alone)."""
+
+    span: Span
+    entries: tuple[OutputEntry, ...]
+    as_tuple: bool = False
+
+
+@dataclass(frozen=True)
 class Import:
     span: Span
     path: str
@@ -226,6 +259,7 @@ class SpecFile:
     blocks: tuple[BlockDef, ...]
     network: Sequence | None
     span: Span = field(default=None)  # type: ignore[assignment]
+    output: OutputDecl | None = None
 
 
 @dataclass(frozen=True)
@@ -243,3 +277,4 @@ class Program:
     input: InputDecl | None
     blocks: dict[str, BlockDef]
     network: Sequence
+    output: OutputDecl | None = None

@@ -159,6 +159,7 @@ def resolve(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Import
         input=merged["input"],
         blocks=merged["blocks"],
         network=merged["network"],
+        output=merged["output"],
     )
 
 
@@ -166,7 +167,7 @@ MAX_IMPORT_DEPTH = 32
 
 
 def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Imports) -> dict:
-    merged = {"params": {}, "lets": {}, "blocks": {}, "input": None, "network": None}
+    merged = {"params": {}, "lets": {}, "blocks": {}, "input": None, "network": None, "output": None}
     done: set[Path] = set()
     for imp in spec.imports:
         target = imports.find(imp, base_dir)
@@ -188,6 +189,7 @@ def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], impor
         "blocks": {b.name: b for b in spec.blocks},
         "input": spec.input,
         "network": spec.network,
+        "output": spec.output,
     }
     _overlay(merged, own)
     return merged
@@ -196,6 +198,6 @@ def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], impor
 def _overlay(base: dict, top: dict) -> None:
     for key in ("params", "lets", "blocks"):
         base[key].update(top[key])  # dict keeps the first position, takes the new value
-    for key in ("input", "network"):
+    for key in ("input", "network", "output"):
         if top[key] is not None:
             base[key] = top[key]

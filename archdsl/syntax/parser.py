@@ -14,6 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from ..errors import ArchError, Span, register_source
+from .declarations import build_spec_file
 from .tables import load_parser
 
 
@@ -151,6 +152,22 @@ class _ToAst:
     def network_decl(self, meta, c):
         return ("network", c[0])
 
+    def output_dict(self, meta, c):
+        return A.OutputDecl(self.span(meta), tuple(c))
+
+    def output_tuple(self, meta, c):
+        return A.OutputDecl(self.span(meta), tuple(c), as_tuple=True)
+
+    def output_entry(self, meta, c):
+        key, ref = c
+        span = self.span(meta)
+        text = _unquote(key) if key.type == "STRING" else str(key)
+        if ref is None and key.type == "NAME":
+            return A.OutputEntry(span, text, A.TensorRef(self.tok_span(key), (text,)))
+        if ref is None:
+            raise ArchError(f'output "{text}" needs a tensor: write "{text}" = @name', span)
+        return A.OutputEntry(span, text, self.tensor_ref(meta, [ref]))
+
     # bodies -------------------------------------------------------------
     def body(self, meta, items):
         return A.Sequence(self.span(meta), tuple(items))
@@ -196,6 +213,9 @@ class _ToAst:
 
     def sequence(self, meta, c):
         return c[0]
+
+    def tensor_unit(self, meta, c):
+        return A.TensorUnit(self.span(meta), self.tensor_ref(meta, c))
 
     # expressions --------------------------------------------------------
     def if_expr(self, meta, c):
@@ -254,6 +274,19 @@ class _ToAst:
 
     def false_lit(self, meta, c):
         return A.Literal(self.span(meta), False)
+
+    def tensor_ref(self, meta, c):
+        tok = c[0]
+        span = self.tok_span(tok)
+        if tok.type == "TENSOR_NAMED":
+            text = str(tok)[2:-1]
+            named = _interpolate(text, span, self.file, self.locate.sub(str(tok), tok.line, tok.column + 2))
+            return A.TensorRef(span, (text,), named)
+        return A.TensorRef(span, tuple(str(tok)[1:].split(".")))
+
+    def inline_call(self, meta, c):
+        call = c[0]
+        return A.Call(self.span(meta), call.name, call.args, inline=True)
 
     def name_ref(self, meta, c):
         return A.NameRef(self.tok_span(c[0]), str(c[0]))
@@ -314,6 +347,8 @@ _TOKEN_WORDS = {
     "MUL_OP": "an operator",
     "_TIMES": "'x' (repetition)",
     "SHARED": "'shared'",
+    "TENSOR_REF": "a tensor (@name)",
+    "TENSOR_NAMED": 'a tensor (@"name")',
     "STRUCTURE": "a structure (residual, parallel, ...)",
     "$END": "end of input",
 }
@@ -440,44 +475,3 @@ def parse_text(text: str, file: str = "<string>") -> A.SpecFile:
     register_source(file, text, "arch")
     decls = _parse(text, "start", file, Locator())
     return build_spec_file(decls, file, Span(file, 1, 1))
-
-
-def build_spec_file(decls, file: str, span: Span) -> A.SpecFile:
-    """Sort a file's declarations into a SpecFile, rejecting duplicates."""
-    arch_name = None
-    imports, params, lets, blocks = [], [], [], []
-    input_decl = None
-    network = None
-    seen: dict[str, Span] = {}
-
-    def claim(kind: str, name: str, where: Span):
-        key = f"{kind} {name}"
-        if key in seen:
-            raise ArchError(f"{kind} '{name}' is declared twice in this file (first at {seen[key]})", where)
-        seen[key] = where
-
-    for d in decls:
-        if isinstance(d, A.Import):
-            imports.append(d)
-        elif isinstance(d, A.Param):
-            claim("name", d.name, d.span)
-            params.append(d)
-        elif isinstance(d, A.Let):
-            claim("name", d.name, d.span)
-            lets.append(d)
-        elif isinstance(d, A.BlockDef):
-            claim("block", d.name, d.span)
-            blocks.append(d)
-        elif isinstance(d, A.InputDecl):
-            if input_decl is not None:
-                raise ArchError(f"input is declared twice (first at {input_decl.span})", d.span)
-            input_decl = d
-        elif d[0] == "arch":
-            if arch_name is not None:
-                raise ArchError(f"arch name is declared twice (first at {arch_name[1]})", d[2])
-            arch_name = (d[1], d[2])
-        elif d[0] == "network":
-            if network is not None:
-                raise ArchError(f"network is declared twice (first at {network.span})", d[1].span)
-            network = d[1]
-    return A.SpecFile(file, arch_name, tuple(imports), tuple(params), tuple(lets), input_decl, tuple(blocks), network, span)

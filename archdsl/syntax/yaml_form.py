@@ -34,10 +34,11 @@ import yaml
 from . import ast as A
 from ..errors import ArchError, Span, register_source
 from ..values import MAX_INT
-from .parser import build_spec_file, parse_fragment, structure_keywords
+from .declarations import build_spec_file
+from .parser import parse_fragment, structure_keywords
 from .yaml_positions import scalar_positions
 
-TOP_KEYS = ("arch", "import", "params", "let", "input", "blocks", "network")
+TOP_KEYS = ("arch", "import", "params", "let", "input", "blocks", "network", "output", "output_tuple")
 
 
 class _Reader:
@@ -157,9 +158,29 @@ class _Reader:
                 decls += [self.block(n, v) for n, v in self.mapping(value, "blocks")]
             elif k == "network":
                 decls.append(("network", self.body(value)))
+            elif k in ("output", "output_tuple"):
+                decls.append(self.output(value, as_tuple=k == "output_tuple"))
             else:
                 self.fail(f"unknown key '{k}'; a spec has: {', '.join(TOP_KEYS)}", key)
         return build_spec_file(decls, self.file, self.span(root))
+
+    def output(self, node, as_tuple: bool) -> A.OutputDecl:
+        """`output: [out, aux]` (items of the network) or `output: {out: "@head", "0": "@p2"}`."""
+        entries = []
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = self.text_of(key, "an output name")
+                ref = self.fragment(value, "expr") if isinstance(value, yaml.ScalarNode) else None
+                if not isinstance(ref, A.TensorRef):
+                    self.fail(f"output '{name}' needs a tensor such as \"@head\"", value)
+                entries.append(A.OutputEntry(self.span(key), name, ref))
+        else:
+            for item in self.sequence(node, "the outputs"):
+                name = self.text_of(item, "an output name")
+                entries.append(A.OutputEntry(self.span(item), name, A.TensorRef(self.span(item), (name,))))
+        if not entries:
+            self.fail("output needs at least one name", node)
+        return A.OutputDecl(self.span(node), tuple(entries), as_tuple)
 
     def input(self, node) -> A.InputDecl:
         if isinstance(node, yaml.SequenceNode):

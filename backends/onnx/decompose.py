@@ -201,6 +201,14 @@ def channel_shuffle(e: Lowering) -> str:
     return e.add("Reshape", [swapped, e.const("out_shape", _int64([0, c, h, w]))])
 
 
+@emits("crop")
+def crop(e: Lowering) -> str:
+    top, left = e.op.offsets(e.ins)
+    h, w = e.op.size
+    return e.add("Slice", [e.x, e.const("starts", _int64([top, left])), e.const("ends", _int64([top + h, left + w])),
+                           e.const("axes", _int64([2, 3]))])
+
+
 @emits("slice")
 def channel_slice(e: Lowering) -> str:
     return e.add("Slice", [e.x, e.const("start", _int64([e.op.start])), e.const("stop", _int64([e.op.stop])),

@@ -87,13 +87,19 @@ class ModelBuilder:
         return fold_bn_into_conv(w, b, gamma, beta, self.weights[f"{fold.norm}.running_mean"],
                                  self.weights[f"{fold.norm}.running_var"], fold.eps)
 
+    def _output_names(self) -> dict[str, int]:
+        """The graph outputs: `logits`, or the spec's `output` names."""
+        return dict(self.g.outputs) if self.g.outputs else {OUTPUT_NAME: self.g.output}
+
     def _target_name(self, nid: int) -> str:
-        """The tensor name a node's output gets: its qualified name (a folded conv: its norm's), `logits` at the end."""
-        if nid == self.g.output:
-            return OUTPUT_NAME
+        """The tensor name a node's output gets: its qualified name (a folded conv: its norm's), an output's name."""
+        outputs = self._output_names()
+        for key, out in outputs.items():
+            if out == nid:
+                return key
         name = self.g.node(nid).name
         name = self.folds[name].norm if name in self.folds else name
-        return f"{name}/out" if name in (INPUT_NAME, OUTPUT_NAME) else name
+        return f"{name}/out" if name == INPUT_NAME or name in outputs else name
 
     def build(self) -> onnx.ModelProto:
         g, shapes = self.g, self.arch.shapes
@@ -106,14 +112,13 @@ class ModelBuilder:
             lowering = Lowering(self, nid, node, [self.tensors[p] for p in preds], [shapes[p] for p in preds],
                                 shapes[nid], self._target_name(nid))
             self.tensors[nid] = lower(lowering)
-        out_nid = g.output
-        if self.tensors[out_nid] != OUTPUT_NAME:  # the output op emitted nothing (dropout, identity)
-            self.nodes.append(helper.make_node("Identity", [self.tensors[out_nid]], [OUTPUT_NAME],
-                                               name=g.node(out_nid).name))
-            self.tensors[out_nid] = OUTPUT_NAME
         self.graph.name = self.arch.name
         self.graph.input.append(self._value_info(INPUT_NAME, g.input))
-        self.graph.output.append(self._value_info(OUTPUT_NAME, out_nid))
+        for key, out_nid in self._output_names().items():
+            if self.tensors[out_nid] != key:  # the output op emitted nothing (dropout, identity), or a second name
+                self.nodes.append(helper.make_node("Identity", [self.tensors[out_nid]], [key],
+                                                   name=f"{g.node(out_nid).name}/{key}"))
+            self.graph.output.append(self._value_info(key, out_nid))
         return self._finish_model()
 
     def _value_info(self, name: str, nid: int) -> onnx.ValueInfoProto:

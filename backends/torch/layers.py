@@ -18,6 +18,7 @@ torch only. Everything here may therefore refer only to `torch`, `nn`, `F`,
     StochasticDepth        a residual branch kept with probability `survival`
     DropPath               torchvision's StochasticDepth (inverted, identity in eval)
     LayerNorm2d            LayerNorm over the channels of a CxHxW map
+    CenterCrop             the centre window of a map (U-Net's cropped skips)
     ChannelSlice           a range of channels
     Permute                a reordering of the dimensions (channels-last and back)
     FractalJoin, sample_drop_path                    FractalNet's join with drop-path
@@ -319,6 +320,20 @@ class Permute(nn.Module):
 
     def forward(self, x):
         return torch.permute(x, self.dims)
+
+
+class CenterCrop(nn.Module):
+    """The h x w window at (top, left): the centre of the input it was built for."""
+
+    def __init__(self, top: int, left: int, height: int, width: int):
+        super().__init__()
+        self.top, self.left, self.height, self.width = top, left, height, width
+
+    def forward(self, x):
+        return x[:, :, self.top:self.top + self.height, self.left:self.left + self.width]
+
+    def extra_repr(self):
+        return f"top={self.top}, left={self.left}, size=({self.height}, {self.width})"
 
 
 class ChannelSlice(nn.Module):

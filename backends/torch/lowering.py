@@ -261,6 +261,12 @@ def upsample(op, ctx):
                         "False" if op.mode == "bilinear" else None))
 
 
+@emitter("crop")
+def crop(op, ctx):
+    top, left = op.offsets(ctx.inputs)
+    return Emitted(call("CenterCrop", lit(top), lit(left), lit(op.size[0]), lit(op.size[1])))
+
+
 @emitter("slice")
 def channel_slice(op, ctx):
     return Emitted(call("ChannelSlice", lit(op.start), lit(op.stop)))

@@ -1,0 +1,166 @@
+"""Any DAG: named tensors (@name), joins of them, several outputs, inline and recursive blocks."""
+import numpy as np
+import pytest
+
+import archdsl
+from conftest import ROOT
+
+TINY = """arch tiny_dag
+input 3x16x16
+network {
+  stem: conv(8, 3, padding=1)
+  down: { conv(16, 3, stride=2, padding=1) bn relu }
+  up: upsample(to=@stem, mode=bilinear)
+  cat: concat(@up, @stem)
+  head: conv(4, 1)
+  @down
+  aux: conv(4, 1)
+}
+output out = @head, aux
+"""
+
+TINY_YAML = """arch: tiny_dag
+input: 3x16x16
+network:
+  - "stem: conv(8, 3, padding=1)"
+  - down: {body: ["conv(16, 3, stride=2, padding=1)", bn, relu]}
+  - "up: upsample(to=@stem, mode=bilinear)"
+  - "cat: concat(@up, @stem)"
+  - "head: conv(4, 1)"
+  - "@down"
+  - "aux: conv(4, 1)"
+output: {out: "@head", aux: "@aux"}
+"""
+
+
+def test_named_tensors_make_a_dag_with_two_outputs():
+    arch = archdsl.loads(TINY)
+    g = arch.graph
+    names = {n.name: n.id for n in g.nodes()}
+    assert g.inputs(names["cat"]) == (names["up"], names["stem"])
+    assert g.inputs(names["aux"]) == (names["down.2"],)
+    assert arch.output_shapes == {"out": (4, 16, 16), "aux": (4, 8, 8)}
+    # conv 3->8 (224), conv 8->16 (1,168), bn (32), head 24->4 (100), aux 16->4 (68)
+    assert arch.params == 224 + 1168 + 32 + 100 + 68
+    assert arch.output("out").params == 224 + 1168 + 32 + 100  # aux is not on out's side
+    assert arch.output("aux").params == 224 + 1168 + 32 + 68
+    assert arch.output("aux").macs == 8 * 27 * 256 + 16 * 72 * 64 + 4 * 16 * 64
+    info = arch.to_dict()
+    assert [o["name"] for o in info["outputs"]] == ["out", "aux"]
+    assert "output aux: 4x8x8" in arch.summary()
+
+
+def test_the_yaml_form_gives_the_same_graph():
+    a, b = archdsl.loads(TINY), archdsl.loads(TINY_YAML, format="yaml")
+    assert a.dump() == b.dump() and a.graph.outputs == b.graph.outputs
+
+
+def test_the_torch_module_returns_a_dict_and_onnx_names_its_outputs(tmp_path):
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    arch = archdsl.loads(TINY)
+    model = arch.to_torch(seed=0).eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        y = model(x)
+    assert list(y) == ["out", "aux"] and y["aux"].shape == (2, 4, 8, 8)
+    path = tmp_path / "t.onnx"
+    arch.to_onnx(path, weights=model.state_dict())
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["out", "aux"]
+    got = session.run(None, {"input": x.numpy()})
+    for value, key in zip(got, ("out", "aux")):
+        ref = y[key].numpy()
+        assert np.abs(value - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def test_a_tuple_output():
+    torch = pytest.importorskip("torch")
+    arch = archdsl.loads(TINY.replace("output out = @head, aux", "output (head, aux)"))
+    y = arch.to_torch(seed=0).eval()(torch.randn(1, 3, 16, 16))
+    assert isinstance(y, tuple) and [t.shape[1:] for t in y] == [(4, 16, 16), (4, 8, 8)]
+
+
+def test_dotted_and_interpolated_references():
+    arch = archdsl.loads("""arch t
+input 3x8x8
+block pair(c) { a: conv(c, 3, padding=1) b: relu }
+network {
+  p: pair(4) x 2
+  @p.0.a
+  k = 1
+}
+""".replace("  k = 1\n", "  \"x{1}\": conv(4, 1)\n  cat: concat(@\"x{1}\", @p.1.b)\n"))
+    g = arch.graph
+    names = {n.name: n.id for n in g.nodes()}
+    assert g.inputs(names["x1"]) == (names["p.0.a"],)
+    assert g.inputs(names["cat"]) == (names["x1"], names["p.1.b"])
+
+
+def test_a_block_takes_a_tensor_argument():
+    arch = archdsl.loads("""arch t
+input 3x8x8
+block fuse(c, skip) { conv(c, 1) cat: concat(@skip, @1) }
+network { stem: conv(4, 3, padding=1) relu f: fuse(4, @stem) }
+""".replace("@1", "@0"))
+    names = {n.name: n.id for n in arch.graph.nodes()}
+    assert arch.graph.inputs(names["f.cat"]) == (names["stem"], names["f.0"])
+
+
+@pytest.mark.parametrize("body, line, col, fragment", [
+    ("network { a: conv(4, 1) cat: concat(@a, @b) }", 3, 41, "no tensor named 'b' before this point"),
+    ("network { cat: concat(@b, @b) b: conv(4, 1) }", 3, 23, "no tensor named 'b'"),
+    ("network { a: conv(4, 1) @a.x }", 3, 25, "'a' has no item 'x'"),
+    ("network { a: conv(4, 1) b: conv(5, 1, stride=2) cat: concat(@a, @b) }", 3, 54, "@a is 4x8x8"),
+    ("network { a: conv(4, 1) relu @a conv(2, 1) }", 3, 25, "the output of '1' is never used"),
+    ("network { a: conv(4, 1) concat(@a) x 2 }", 3, 25, "x"),
+    ("network { a: conv(4, 1) b: @a }", 3, 25, "makes no layer"),
+    ("network { a: conv(4, 1) conv(4, 1, @a) }", 3, 36, "takes one input"),
+    ("block f(t) { concat(@t, @0) }\nnetwork { a: conv(4, 1) f(@a) }", 3, 25, "no tensor named '0'"),
+    ("network { a: conv(4, 1) }\noutput a, b", 4, 11, "no tensor named 'b'"),
+    ("network { a: conv(4, 1) }\noutput a, a", 4, 11, "named twice"),
+    ('network { a: conv(4, 1) }\noutput "x y" = @a', 4, 8, "not a valid output name"),
+    ("param p = @a\nnetwork { a: conv(4, 1) }", 3, 11, "only be used in a network or block body"),
+    ("block f(c) { x: inline f(c) }\nnetwork { f(4) }", 3, 14, "inline call has no name"),
+    ("block f(c) { relu inline f(c) }\nnetwork { f(4) }", 3, 19, "nest more than 48 deep"),
+])
+def test_reference_errors_are_located(expect_error, body, line, col, fragment):
+    expect_error(body, line, col, fragment)
+
+
+def test_a_join_mismatch_names_both_tensors_and_where_they_were_made():
+    with pytest.raises(archdsl.ArchError) as err:
+        archdsl.loads("arch t\ninput 3x8x8\nnetwork {\n  a: conv(4, 1)\n  b: conv(5, 1, stride=2)\n"
+                      "  cat: concat(@a, @b)\n}\n")
+    text = str(err.value)
+    assert "@a is 4x8x8 (made at <string>:4:6" in text and "@b is 5x4x4 (made at <string>:5:6" in text
+
+
+def test_unet_of_the_paper_is_one_recursive_level():
+    arch = archdsl.load(ROOT / "specs/segmentation/unet.arch")
+    assert arch.input_shape == (1, 572, 572) and arch.output_shape == (2, 388, 388)
+
+    def conv(cin, cout, k=3):
+        return cin * cout * k * k + cout
+
+    widths = [64, 128, 256, 512, 1024]
+    down = sum(conv(cin, c) + conv(c, c) for cin, c in zip([1] + widths, widths))
+    up = sum(conv(2 * c, c, 2) + conv(2 * c, c) + conv(c, c) for c in widths[:-1])  # convt 2c->c 2x2, double conv
+    assert arch.params == down + up + conv(64, 2, 1) == 31_030_658
+    names = [n.name for n in arch.graph.nodes()]
+    assert {"down1.conv1", "down5.conv2", "up4.up", "up4.skip", "up1.conv2", "head"} <= set(names)
+    shapes = {n.name: arch.shapes[n.id] for n in arch.graph.nodes()}
+    assert shapes["up1.skip"] == (64, 392, 392)  # down1's 568x568 cropped to the up-convolution's size
+    assert shapes["up4.cat"] == (1024, 56, 56)
+
+
+@pytest.mark.parametrize("spec, params", [("unet_same", 31_037_633), ("unet_bilinear", 28_948_673)])
+def test_same_padding_unets_keep_the_input_size(spec, params):
+    arch = archdsl.load(ROOT / f"specs/segmentation/{spec}.arch")
+    assert arch.output_shape == (1, 256, 256) and arch.params == params
+    torch = pytest.importorskip("torch")
+    narrow = archdsl.load(ROOT / f"specs/segmentation/{spec}.arch", width=4)
+    model = narrow.to_torch(seed=0).eval()
+    assert list(model.state_dict())[:2] == ["down1.conv1.weight", "down1.bn1.weight"]
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 256, 256)).shape == (1, 1, 256, 256)
