@@ -164,3 +164,13 @@ def test_same_padding_unets_keep_the_input_size(spec, params):
     assert list(model.state_dict())[:2] == ["down1.conv1.weight", "down1.bn1.weight"]
     with torch.no_grad():
         assert model(torch.randn(1, 3, 256, 256)).shape == (1, 1, 256, 256)
+
+
+def test_input_in_a_block_is_the_blocks_input():
+    arch = archdsl.loads("""arch t
+input 3x16x16
+block pooled(c) { a: conv(c, 1) gap b: conv(c, 1) up: upsample(to=@input) cat: concat(@a, @up) }
+network { stem: conv(4, 3, stride=2, padding=1) p: pooled(4) }
+""")
+    names = {n.name: n.id for n in arch.graph.nodes()}
+    assert arch.shapes[names["p.up"]] == (4, 8, 8)  # the block's input is 8x8, the network's 16x16

@@ -423,6 +423,7 @@ class Elaborator:
             inner = step.names.child(local)
             self.module(inner.prefix, "block", call.span, BlockInfo(call.name, tuple(values.items())))
         inner.boundary = True
+        inner.tensors["input"] = Tensor(cur, self.shapes[cur], self.g.node(cur).name, call.span)  # @input: the block's
         key = _replay_key(block, values, self.shapes[cur]) if not call.inline else None
         recording = self.recordings.get(key) if key is not None else None
         if recording is not None and recording.fits(self, MAX_NODES, MAX_WORK):
