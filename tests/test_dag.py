@@ -174,3 +174,24 @@ network { stem: conv(4, 3, stride=2, padding=1) p: pooled(4) }
 """)
     names = {n.name: n.id for n in arch.graph.nodes()}
     assert arch.shapes[names["p.up"]] == (4, 8, 8)  # the block's input is 8x8, the network's 16x16
+
+
+def test_a_hand_written_residual_has_the_paths_of_the_structure():
+    by_hand = archdsl.loads("""arch t
+input 4x8x8
+block unit() { f: conv(4, 3, padding=1) relu g: conv(4, 3, padding=1) out: add(@input, @g) }
+network { unit() x 3 }
+""")
+    built = archdsl.loads("""arch t
+input 4x8x8
+network { residual(after=none) { conv(4, 3, padding=1) relu conv(4, 3, padding=1) } x 3 }
+""")
+    a, b = by_hand.paths(), built.paths()
+    assert (a.total, a.modules.counts, a.layers.counts) == (b.total, b.modules.counts, b.layers.counts)
+    assert a.modules.counts == (1, 3, 3, 1)
+
+
+def test_unet_paths_skip_levels():
+    stats = archdsl.load(ROOT / "specs/segmentation/unet.arch").paths()
+    # one path per level: the skip of level k passes the bodies of the k - 1 up-levels above it (0 at the top)
+    assert stats.total == 5 and stats.modules.counts == (1, 1, 1, 1, 1)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import ArchError, Span, suggest
-from ..ir import BlockInfo, Graph, Module, Node, RepeatInfo
+from ..ir import BlockInfo, Graph, Join, Module, Node, RepeatInfo
 from ..ops import REGISTRY, Op, Shape, ShapeError, fmt
 from ..ops.args import REQUIRED, ArgSpec
 from ..syntax import ast as A
@@ -33,7 +33,7 @@ from .params import global_scope, input_shape
 from .replay import Mark, Recording, replay_key as _replay_key
 from .sharing import shared_copy
 from .structures import STRUCTURES, Call, Pending, empty_branch
-from .tensors import check_dead_ends, resolve, tensor_args
+from .tensors import check_dead_ends, join_roles, resolve, tensor_args
 
 MAX_REPEAT = 100_000  # one repetition or loop
 MAX_NODES = 150_000  # the whole graph
@@ -392,6 +392,10 @@ class Elaborator:
             if inputs:
                 err.note = "; ".join(f"@{t.name} is {fmt(t.shape)} (made at {t.span})" for t in inputs)
             raise
+        if inputs and len(inputs) > 1:
+            roles = join_roles(self, [t.node for t in inputs])
+            if roles is not None:
+                self.g.joins[nid] = Join(nid, roles)
         self.record(step.names, local, nid, call.span)
         return nid
 

@@ -17,6 +17,7 @@ looks in the current container, then the ones around it, up to the enclosing blo
 from __future__ import annotations
 
 from ..errors import ArchError, suggest
+from ..ir import Role
 from ..syntax import ast as A
 from ..values import Tensor, show, type_name
 from .evaluator import evaluate
@@ -92,3 +93,23 @@ def check_dead_ends(e) -> None:
         if not e.g.consumers(node.id) and node.id not in outputs:
             hint = "name it in `output`" if e.g.outputs else "use it (e.g. in a concat) or declare `output`"
             raise ArchError(f"the output of '{node.name}' is never used: {hint}, or remove it", node.span)
+
+
+def join_roles(e, inputs: list[int]) -> tuple[Role, ...] | None:
+    """The roles of a join of named tensors: an input is a shortcut (SKIP) when, back through layers without
+    weights (crop, resize, pooling, norms), it reaches a tensor another input is computed from (a residual
+    `add(@x, @fx)`, U-Net's `concat(@skip, @up)`); the others are branch ends (BODY). None: all BODY."""
+    g = e.g
+    roles = []
+    for i, nid in enumerate(inputs):
+        others = set()
+        for j, other in enumerate(inputs):
+            if j != i:
+                others |= g.ancestors(other)
+        n = nid
+        while n not in others and len(g.inputs(n)) == 1 and not g.node(n).op.weight_layer:
+            n = g.inputs(n)[0]
+        roles.append(Role.SKIP if n in others else Role.BODY)
+    if Role.SKIP not in roles or Role.BODY not in roles:
+        return None
+    return tuple(roles)
