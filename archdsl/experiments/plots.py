@@ -93,7 +93,7 @@ def _single_deletions(ax, result, xlabel: str, classes: int, colour: str = COLOU
     xs = range(1, len(result.deleted) + 1)
     errors = [100 * e for _, e, _ in result.deleted]
     ax.plot(xs, errors, "-o", color=colour, markersize=4, label=result.name)
-    marked = [(x, e) for x, (_, e, down) in zip(xs, result.deleted) if down]
+    marked = [(x, 100 * e) for x, (_, e, down) in zip(xs, result.deleted) if down]
     if marked:
         ax.plot(*zip(*marked), "s", color="black", markersize=6, fillstyle="none", label="downsampling block")
     ax.axhline(100 * result.baseline, color=colour, linestyle=":", label="nothing deleted")
@@ -131,7 +131,8 @@ def paths_figure(ep, path: str, title: str = "") -> None:
     total_paths = sum(ep.path_counts)
     axes[0].bar(ep.lengths, [100 * c / total_paths for c in ep.path_counts], color=COLOURS[0], width=0.85)
     _style(axes[0], "path length (residual modules)", "share of paths (%)", "(a) path lengths (exact)")
-    axes[1].errorbar(ep.lengths, ep.per_path, yerr=ep.spread, fmt="-o", color=COLOURS[1], markersize=3,
+    below = [min(s, 0.9 * m) for s, m in zip(ep.spread, ep.per_path)]  # a log axis: keep the bars above 0
+    axes[1].errorbar(ep.lengths, ep.per_path, yerr=[below, ep.spread], fmt="-o", color=COLOURS[1], markersize=3,
                      capsize=2)
     axes[1].set_yscale("log")
     _style(axes[1], "path length", "gradient magnitude at input", "(b) gradient along one path")
