@@ -25,7 +25,7 @@ from .passes import Counts, count_nodes, depth, infer_shapes, path_stats, totals
 from .report.tables import info_dict, summary_text
 from .syntax.loader import load_program, program_from_text
 from .targets import OnnxOptions, OutputOptions, TorchOptions, backend
-from .transforms import drop_blocks, extract_column, only_output
+from .transforms import bypass_blocks, drop_blocks, extract_column, only_output, reorder_blocks
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,18 @@ class Architecture:
         graph = drop_blocks(self.graph, list(blocks))
         shapes = {nid: self.shapes[nid] for nid in graph}
         return Architecture(f"{self.name} without {', '.join(blocks)}", graph, shapes, self.config, self.source)
+
+    def reordered(self, order: list[str]) -> "Architecture":
+        """A copy in which the chain of residual blocks named in `order` runs in that order
+        (transforms/reorder_blocks.py); names and weights carry over."""
+        graph = reorder_blocks(self.graph, list(order))
+        return Architecture(f"{self.name} reordered", graph, infer_shapes(graph), self.config, self.source)
+
+    def bypassed(self, *blocks: str) -> "Architecture":
+        """A copy with the named shape-keeping blocks replaced by the identity (transforms/bypass_blocks.py)."""
+        graph = bypass_blocks(self.graph, list(blocks))
+        shapes = {nid: self.shapes[nid] for nid in graph}
+        return Architecture(f"{self.name} bypassing {', '.join(blocks)}", graph, shapes, self.config, self.source)
 
     def extract_column(self, k: int, group: str | None = None) -> "Architecture":
         """FractalNet's column k (1 = shallowest) as a plain network; names and weights carry over."""

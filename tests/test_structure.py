@@ -1,7 +1,7 @@
 """The package's shape: imports run one way along the pipeline, no cycles, small files and functions.
 
     shared (errors, values, files, version, targets, gcpause) < syntax < ops < ir < elaborate < passes
-      < transforms < report < architecture < cli, zoo, the package root
+      < transforms < report < architecture < experiments < cli, zoo, the package root
 
 A stage imports only earlier stages and the shared modules (every import
 counts, also one inside a function). The core never imports the backends (it
@@ -17,7 +17,7 @@ from conftest import ROOT
 
 SHARED = {"archdsl.errors", "archdsl.values", "archdsl.files", "archdsl.version", "archdsl.targets", "archdsl.gcpause"}
 PIPELINE = ["archdsl.syntax", "archdsl.ops", "archdsl.ir", "archdsl.elaborate", "archdsl.passes",
-            "archdsl.transforms", "archdsl.report", "archdsl.architecture", "archdsl.cli"]
+            "archdsl.transforms", "archdsl.report", "archdsl.architecture", "archdsl.experiments", "archdsl.cli"]
 TOP = {"archdsl.cli", "archdsl.zoo", "archdsl"}  # the last stage: the command line, the zoo and the lazy root
 BACKEND_MAY_IMPORT = SHARED | {"archdsl.ops", "archdsl.ir", "archdsl.passes", "archdsl.transforms"}
 MAX_FILE_LINES = 500

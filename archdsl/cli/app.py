@@ -6,6 +6,8 @@
     archdsl compare A B                 params and MACs side by side
     archdsl paths SPEC [--json]         exact number of paths and their lengths
     archdsl render SPEC -o FILE         graphviz diagram: svg, png, pdf or dot
+    archdsl train SPEC -o W.pt          train on digits (or --data); then, with --weights W.pt:
+    archdsl lesion | reorder | effective-paths SPEC   the experiments of docs/experiments.md
 
 Every command takes `-p NAME=VALUE` (repeatable), `--input CxHxW`, `--column K`,
 `--drop BLOCK` and `--import-path DIR` (cli/options.py), and SPEC may be `-`
@@ -20,7 +22,7 @@ import sys
 from ..errors import ArchError
 from ..gcpause import paused_gc
 from ..version import __version__
-from . import commands, pictures
+from . import commands, experiments, pictures
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -33,6 +35,11 @@ COMMANDS = {
     "compare": ("two specs' params and MACs side by side, and whether they are equal", commands.configure_compare),
     "paths": ("exact number of input-to-output paths and their lengths", pictures.configure_paths),
     "render": ("draw the architecture with graphviz (svg, png, pdf, dot)", pictures.configure_render),
+    "train": ("train a spec on digits or your data (SGD, step or cosine schedule)", experiments.configure_train),
+    "lesion": ("delete residual blocks of a trained net, one by one or k at random", experiments.configure_lesion),
+    "reorder": ("run a trained net's blocks in another order, at a Kendall tau", experiments.configure_reorder),
+    "effective-paths": ("gradient magnitude at the input by path length (Veit et al.)",
+                        experiments.configure_effective_paths),
 }
 
 

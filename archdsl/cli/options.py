@@ -83,13 +83,13 @@ def load_arch(args, spec: str | None = None) -> Architecture:
     arch = load(spec or args.spec, input_shape=shape, import_path=args.import_path, **params)
     if args.column is not None:  # FractalNet: one column as a plain network
         k = nonnegative_int("--column")(args.column)
-        arch = _located(lambda: arch.extract_column(k), "--column", args.column)
+        arch = located(lambda: arch.extract_column(k), "--column", args.column)
     for block in args.drop:
-        arch = _located(lambda: arch.without(block), "--drop", block)
+        arch = located(lambda: arch.without(block), "--drop", block)
     return arch
 
 
-def _located(transform, option: str, value: str):
+def located(transform, option: str, value: str):
     """Run a transform; an error it cannot place in the spec is placed in the option's value."""
     try:
         return transform()
