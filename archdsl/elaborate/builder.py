@@ -30,7 +30,7 @@ from .binder import Deferred, bind, fill_defaults
 from .evaluator import evaluate
 from .names import Names, check_name
 from .params import global_scope, input_shape
-from .replay import Mark, Recording, replay_key as _replay_key
+from .replay import Mark, Recording, call_key, replay_key as _replay_key
 from .sharing import shared_copy
 from .structures import STRUCTURES, Call, Pending, empty_branch
 from .tensors import check_dead_ends, join_roles, resolve, tensor_args
@@ -340,7 +340,7 @@ class Elaborator:
             if a.name is None:
                 listing = ", ".join(s.name for s in kind.arg_specs()) or "none"
                 raise ArchError(f"{unit.kind} takes keyword arguments only ({listing})", a.span)
-        key = _call_key(unit, step.scope)
+        key = call_key(unit, step.scope)
         hit = self.config_memo.get(key) if key is not None else None
         if hit is None:
             specs = kind.arg_specs()
@@ -376,7 +376,7 @@ class Elaborator:
             call = A.Call(call.span, call.name, args)
             key = None
         else:
-            key = _call_key(call, step.scope)
+            key = call_key(call, step.scope)
         op = self.op_memo.get(key) if key is not None else None
         if op is None:
             what = f"layer '{call.name}'"
@@ -477,26 +477,3 @@ class Elaborator:
 
 def _as_is(value):
     return value
-
-
-def _call_key(call, scope: dict):
-    """(the call, its argument values): what decides the op a layer call (or the config a structure) makes;
-    None if a value is unhashable."""
-    values = []
-    for arg in call.args:
-        expr = arg.value
-        if isinstance(expr, A.Literal):
-            values.append(expr.value)
-        elif isinstance(expr, A.NameRef) and expr.name not in scope:
-            values.append(("symbol", expr.name))  # a bare word, as the binder reads it; or its unknown-name error
-        else:
-            value = evaluate(expr, scope)
-            values.append((type(value), value))
-    key = (id(call), tuple(values))
-    try:
-        hash(key)
-    except TypeError:  # a map somewhere inside a list
-        return None
-    return key
-
-

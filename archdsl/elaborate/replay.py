@@ -9,6 +9,7 @@ without evaluating, binding or inferring anything. A call whose body reaches
 outside itself (weights shared with nodes before it, structures' own
 bookkeeping such as linear-decay stochastic depth or fractal drop groups, a
 module record that names nodes) is never recorded: it is built every time.
+`call_key` is the smaller reuse: one op (or structure config) per call and values.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 from ..ir import BlockInfo, ColumnInfo, Join, Module, Node, RepeatInfo, ResidualUnit
 from ..ops import Shape
+from ..syntax import ast as A
+from .evaluator import evaluate
 from ..values import Tensor
 
 PLAIN_INFO = (type(None), BlockInfo, RepeatInfo, ColumnInfo)  # module records that name no node
@@ -143,6 +146,27 @@ class Recording:
             e.tensors[p + suffix] = Tensor(at(r), shapes[at(r)], p + suffix, span)
         e.work += self.work
         return at(self.out)
+
+
+def call_key(call, scope: dict):
+    """(the call, its argument values): what decides the op a layer call (or the config a structure) makes;
+    None if a value is unhashable."""
+    values = []
+    for arg in call.args:
+        expr = arg.value
+        if isinstance(expr, A.Literal):
+            values.append(expr.value)
+        elif isinstance(expr, A.NameRef) and expr.name not in scope:
+            values.append(("symbol", expr.name))  # a bare word, as the binder reads it; or its unknown-name error
+        else:
+            value = evaluate(expr, scope)
+            values.append((type(value), value))
+    key = (id(call), tuple(values))
+    try:
+        hash(key)
+    except TypeError:  # a map somewhere inside a list
+        return None
+    return key
 
 
 class _Outside(Exception):
