@@ -195,3 +195,23 @@ def test_unet_paths_skip_levels():
     stats = archdsl.load(ROOT / "specs/segmentation/unet.arch").paths()
     # one path per level: the skip of level k passes the bodies of the k - 1 up-levels above it (0 at the top)
     assert stats.total == 5 and stats.modules.counts == (1, 1, 1, 1, 1)
+
+
+@pytest.mark.slow
+def test_torch_export_keeps_the_named_outputs():
+    torch = pytest.importorskip("torch")
+    model = archdsl.loads(TINY).to_torch(seed=0).eval()
+    x = torch.randn(1, 3, 16, 16)
+    exported = torch.export.export(model, (x,))
+    got, ref = exported.module()(x), model(x)
+    assert list(got) == ["out", "aux"] and all(torch.equal(got[k], ref[k]) for k in ref)
+
+
+@pytest.mark.slow
+def test_torch_compile_fullgraph_of_a_dag():
+    torch = pytest.importorskip("torch")
+    model = archdsl.loads(TINY).to_torch(seed=0).eval()
+    x = torch.randn(1, 3, 16, 16)
+    compiled = torch.compile(model, fullgraph=True)
+    got, ref = compiled(x), model(x)
+    assert all(torch.allclose(got[k], ref[k], rtol=1e-5, atol=1e-6 * ref[k].abs().max().item()) for k in ref)
