@@ -215,3 +215,46 @@ def test_torch_compile_fullgraph_of_a_dag():
     compiled = torch.compile(model, fullgraph=True)
     got, ref = compiled(x), model(x)
     assert all(torch.allclose(got[k], ref[k], rtol=1e-5, atol=1e-6 * ref[k].abs().max().item()) for k in ref)
+
+
+def _yolo_params(d: float, w: float, max_channels: int) -> int:
+    """Hand-counted params of the YOLOv8 backbone and neck (ultralytics/cfg/models/v8/yolov8.yaml)."""
+    import math
+
+    def ch(c):
+        return math.ceil(min(c, max_channels) * w / 8) * 8
+
+    def reps(n):
+        return max(round(n * d), 1)
+
+    def cbs(cin, cout, k=1):  # conv without bias + BN (weight, bias)
+        return cin * cout * k * k + 2 * cout
+
+    def c2f(cin, cout, n):
+        c = cout // 2
+        return cbs(cin, 2 * c) + n * 2 * cbs(c, c, 3) + cbs((2 + n) * c, cout)
+
+    def sppf(cin, cout):
+        return cbs(cin, cin // 2) + cbs(4 * (cin // 2), cout)
+
+    c64, c128, c256, c512, c1024 = (ch(c) for c in (64, 128, 256, 512, 1024))
+    backbone = (cbs(3, c64, 3) + cbs(c64, c128, 3) + c2f(c128, c128, reps(3)) + cbs(c128, c256, 3)
+                + c2f(c256, c256, reps(6)) + cbs(c256, c512, 3) + c2f(c512, c512, reps(6)) + cbs(c512, c1024, 3)
+                + c2f(c1024, c1024, reps(3)) + sppf(c1024, c1024))
+    neck = (c2f(c1024 + c512, c512, reps(3)) + c2f(c512 + c256, c256, reps(3)) + cbs(c256, c256, 3)
+            + c2f(c256 + c512, c512, reps(3)) + cbs(c512, c512, 3) + c2f(c512 + c1024, c1024, reps(3)))
+    return backbone + neck
+
+
+@pytest.mark.parametrize("size, d, w, max_channels", [("n", 0.33, 0.25, 1024), ("s", 0.33, 0.5, 1024),
+                                                      ("m", 0.67, 0.75, 768), ("l", 1.0, 1.0, 512)])
+def test_yolo_backbone_and_neck_scale_as_ultralytics(size, d, w, max_channels):
+    arch = archdsl.load(ROOT / "specs/detection/yolov8n_neck.arch", depth_multiple=d, width_multiple=w,
+                        max_channels=max_channels)
+    assert arch.params == _yolo_params(d, w, max_channels)
+    strides = {key: 640 // shape[1] for key, shape in arch.output_shapes.items()}
+    assert strides == {"p3": 8, "p4": 16, "p5": 32}
+    if size == "n":
+        # Ultralytics reports 3,157,200 for yolov8n; its Detect head (nc=80) holds 897,664 of them
+        assert arch.params == 2_259_536 == 3_157_200 - 897_664
+        assert [s[0] for s in arch.output_shapes.values()] == [64, 128, 256]

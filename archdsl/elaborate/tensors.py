@@ -62,12 +62,17 @@ def resolve(e, ref: A.TensorRef, scope: dict) -> Tensor:
 
 
 def tensor_args(e, call: A.Call, op_cls, scope: dict):
-    """(the call's other arguments, its input tensors or None): `concat(@a, @b)` joins named tensors;
-    `to=@t` gives an op with a size (upsample, crop) the height and width of t."""
+    """(the call's other arguments, its input tensors or None): `concat(@a, @b)` joins named tensors (a list
+    of tensors counts as its items); `to=@t` gives an op with a size (upsample, crop) the height and width of t."""
     inputs, args = [], []
+    joins = op_cls.max_inputs != 1
     for arg in call.args:
-        value = evaluate(arg.value, scope) if isinstance(arg.value, A.TensorRef) else None
-        if arg.name is None and isinstance(value, Tensor):
+        tensors_maybe = isinstance(arg.value, A.TensorRef) or (joins and arg.name is None)
+        value = evaluate(arg.value, scope) if tensors_maybe else None
+        if joins and arg.name is None and isinstance(value, tuple) and value and all(
+                isinstance(v, Tensor) for v in value):
+            inputs.extend(value)  # concat(@a, [@"m.{i}" for i in range(n)])
+        elif arg.name is None and isinstance(value, Tensor):
             if op_cls.max_inputs == 1:
                 raise ArchError(f"'{call.name}' takes one input, the item before it; to start from another "
                                 f"tensor write `@{value.name.rpartition('.')[2]} {call.name}(...)`", arg.span)
