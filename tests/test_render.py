@@ -171,3 +171,13 @@ def test_labels_are_escaped_html():
     text = dot_text(archdsl.load("specs/inception_v3.arch"), "block")
     for label in re.findall(r"label=<(.*?)>[ \];]", text):
         assert "&" not in label.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").replace("&quot;", "")
+
+
+@pytest.mark.parametrize("level", ["stage", "block", "layer"])
+def test_each_named_output_gets_a_box_fed_by_its_tensor(level):
+    view = build_view(archdsl.load("specs/detection/yolov8n_neck.arch"), level)
+    outputs = {item.key: item for item in view.items if item.ops and item.ops[0][0].startswith("output ")}
+    assert [item.ops[0][0] for item in outputs.values()] == ["output p3", "output p4", "output p5"]
+    assert [item.shape for item in outputs.values()] == ["64x80x80", "128x40x40", "256x20x20"]
+    fed = {e.dst for e in view.edges if e.dst in outputs}
+    assert fed == set(outputs)

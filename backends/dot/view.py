@@ -381,6 +381,11 @@ class _Builder:
                 else:
                     seen[(a, b)] = skip
         self.view.edges = [Edge(a, b, skip) for (a, b), skip in seen.items()]
+        if g.outputs:  # several named outputs: a box for each, fed by the box that makes it
+            for i, (key, nid) in enumerate(g.outputs.items()):
+                box = f"output{i}"
+                self.view.items.append(Item(box, "", [(f"output {key}", True)], fmt(self.arch.shapes[nid]), "io", None))
+                self.view.edges.append(Edge(self.item_of[self.alias.get(nid, nid)], box, False))
 
 
 def _short(name: str) -> str:
