@@ -78,7 +78,7 @@ def test_block_level_clusters_shortcuts_and_labels():
     arch = archdsl.load("specs/resnet50.arch")
     view = build_view(arch, "block", expand=True)
     cluster = next(c for c in view.clusters if c.title == "layer2.0")
-    assert cluster.subtitle == "bottleneck(planes=128, stride=2, width=128)"
+    assert cluster.subtitle == "bottleneck(planes=128, stride=2, dilation=1, width=128)"
     inside = [i for i in view.items if i.cluster == cluster.key]
     assert [i.title for i in inside] == ["conv1", "conv2", "conv3", "downsample", "add"]
     conv2 = inside[1]

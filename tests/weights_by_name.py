@@ -45,7 +45,7 @@ def sample_input(shape, batch: int = 2) -> torch.Tensor:
 
 
 def summary(logits: torch.Tensor) -> dict:
-    """What a fixture keeps of a batch of logits: the first 100 of row 0, and sums over everything."""
+    """What a fixture keeps of a batch of logits (or maps): the first 100 of sample 0, and sums over everything."""
     x = logits.detach().double()
-    return {"first": x[0, :100].tolist(), "sum": x.sum().item(), "abs_sum": x.abs().sum().item(),
+    return {"first": x[0].flatten()[:100].tolist(), "sum": x.sum().item(), "abs_sum": x.abs().sum().item(),
             "square_sum": (x * x).sum().item(), "max_abs": x.abs().max().item()}

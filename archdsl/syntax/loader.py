@@ -104,7 +104,7 @@ class Imports:
         return any(path == root or root in path.parents for root in self.roots)
 
     def find(self, imp: A.Import, base_dir: Path) -> Path:
-        if "\0" in imp.path or not imp.path.lower().endswith(SPEC_SUFFIXES):
+        if "\0" in imp.path or not _is_path(imp.path) or not imp.path.lower().endswith(SPEC_SUFFIXES):
             raise ArchError(f"cannot import '{_printable(imp.path)}': an import names a .arch, .yaml or .yml spec file",
                             imp.span)
         candidates = [(base_dir / imp.path).resolve()] + [(d / imp.path).resolve() for d in self.search]
@@ -118,6 +118,15 @@ class Imports:
                 f"library (add its folder with --import-path DIR to allow it)", imp.span)
         raise ArchError(f"cannot find imported file '{_printable(imp.path)}' (looked for {display(inside[0])})",
                         imp.span)
+
+
+def _is_path(text: str) -> bool:
+    """Whether the file system can take `text` as a path (a lone surrogate such as "\\ud800" it cannot)."""
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        return False
+    return True
 
 
 def _printable(text: str) -> str:
