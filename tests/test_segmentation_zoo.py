@@ -1,7 +1,9 @@
-"""torchvision 0.29.1's segmentation nets (issue 12) against tests/fixtures/segmentation.
+"""torchvision 0.29.1's segmentation nets and ResNet-50-FPN (issue 12) against tests/fixtures/segmentation.
 
 FCN and DeepLabV3 on a dilated ResNet-50 (with and without the auxiliary head), DeepLabV3 and
-LR-ASPP on a dilated MobileNetV3-Large, num_classes=21, at 3x224x224 and 3x320x480. For each:
+LR-ASPP on a dilated MobileNetV3-Large, num_classes=21, and the detection backbone
+resnet_fpn_backbone("resnet50", trainable_layers=5) (frozen BN; outputs "0".."3", "pool"),
+at 3x224x224 and 3x320x480. For each:
 params exact, MACs equal to FlopCounterMode's count of the reference, the reference's
 state_dict names, shapes and order; then, with every tensor drawn from its name
 (weights_by_name.py: BN statistics and 1-D parameters random), `load_state_dict(strict=True)`,
@@ -20,7 +22,7 @@ from conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "segmentation"
 MODELS = ("fcn_resnet50", "fcn_resnet50_aux", "deeplabv3_resnet50", "deeplabv3_resnet50_aux",
-          "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+          "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "resnet50_fpn")
 CASES = [f"{m}_{size}" for m in MODELS for size in ("224", "320x480")]
 QUICK = {"lraspp_mobilenet_v3_large_224"}  # outputs compared in the default suite (the rest: slow)
 ONNX_MAX_PARAMS = 12_000_000
@@ -34,7 +36,8 @@ def fixture(case: str) -> dict:
 @cache
 def arch_of(case: str):
     ref = fixture(case)
-    return archdsl.load(ROOT / "specs" / "segmentation" / f"{ref['model']}.arch", input_shape=tuple(ref["input"]))
+    folder = ref.get("folder", "segmentation")
+    return archdsl.load(ROOT / "specs" / folder / f"{ref['model']}.arch", input_shape=tuple(ref["input"]))
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -42,7 +45,10 @@ def test_params_macs_and_state_dict_are_the_references(case):
     arch, ref = arch_of(case), fixture(case)
     assert (arch.params, arch.macs) == (ref["params"], ref["reference_macs"])
     assert state_layout(arch.graph, arch.shapes) == [(k, tuple(s)) for k, s in ref["state_dict"]]
-    assert arch.output_shapes == {k: (21, *ref["input"][1:]) for k in ref["eval"]}
+    if "output_shapes" in ref:
+        assert arch.output_shapes == {k: tuple(v) for k, v in ref["output_shapes"].items()}
+    else:
+        assert arch.output_shapes == {k: (21, *ref["input"][1:]) for k in ref["eval"]}
 
 
 def _close(got: dict, want: dict, key: str) -> None:

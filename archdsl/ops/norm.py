@@ -11,7 +11,11 @@ from .windows import spatial
 @register
 @dataclass(frozen=True)
 class BatchNorm(Op):
-    """Batch normalisation over channels. `bn(eps=1e-5, momentum=0.1, affine=true)`."""
+    """Batch normalisation over channels. `bn(eps=1e-5, momentum=0.1, affine=true, frozen=false)`.
+
+    `frozen`: torchvision's FrozenBatchNorm2d (detection backbones): scale, shift and statistics are
+    buffers, never updated, the same in training as in eval; no parameters.
+    """
 
     kind = "bn"
     family = "norm"
@@ -20,24 +24,30 @@ class BatchNorm(Op):
         ArgSpec("eps", positive_number, 1e-5),
         ArgSpec("momentum", probability, 0.1),
         ArgSpec("affine", boolean, True),
+        ArgSpec("frozen", boolean, False, doc="all buffers, eval behaviour always (FrozenBatchNorm2d)"),
     )
     EXAMPLE = "bn(eps=0.001)"
-    PARAMS_DOC = "2·C (running statistics are buffers)"
+    PARAMS_DOC = "2·C (running statistics are buffers); frozen: 0"
     ELEMENTWISE_DOC = "2 per element (scale and shift, as folded in inference)"
     eps: float = 1e-5
     momentum: float = 0.1
     affine: bool = True
+    frozen: bool = False
 
     def infer(self, inputs):
         if len(inputs[0]) not in (1, 3):
             raise ShapeError(f"bn needs CxHxW or C features, got {fmt(inputs[0])}")
+        if self.frozen and (len(inputs[0]) != 3 or not self.affine):
+            raise ShapeError(f"a frozen bn needs a CxHxW map and affine=true, got {fmt(inputs[0])}")
         return inputs[0]
 
     def params(self, inputs):
-        return 2 * inputs[0][0] if self.affine else 0
+        return 2 * inputs[0][0] if self.affine and not self.frozen else 0
 
     def state(self, inputs):
         c = (inputs[0][0],)
+        if self.frozen:
+            return (("weight", c), ("bias", c), ("running_mean", c), ("running_var", c))
         stats = (("running_mean", c), ("running_var", c), ("num_batches_tracked", ()))
         return ((("weight", c), ("bias", c)) if self.affine else ()) + stats
 
@@ -45,7 +55,8 @@ class BatchNorm(Op):
         return 2 * numel(out)
 
     def describe(self):
-        return "bn" if self.eps == 1e-5 else f"bn eps={self.eps:g}"
+        name = "frozen bn" if self.frozen else "bn"
+        return name if self.eps == 1e-5 else f"{name} eps={self.eps:g}"
 
 
 def _channels(inputs, kind: str) -> int:

@@ -18,6 +18,7 @@ torch only. Everything here may therefore refer only to `torch`, `nn`, `F`,
     StochasticDepth        a residual branch kept with probability `survival`
     DropPath               torchvision's StochasticDepth (inverted, identity in eval)
     LayerNorm2d            LayerNorm over the channels of a CxHxW map
+    FrozenBatchNorm2d      batch norm whose terms are all buffers (detection backbones)
     CenterCrop             the centre window of a map (U-Net's cropped skips)
     ChannelSlice           a range of channels
     Permute                a reordering of the dimensions (channels-last and back)
@@ -320,6 +321,26 @@ class Permute(nn.Module):
 
     def forward(self, x):
         return torch.permute(x, self.dims)
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine terms, all buffers (torchvision.ops.FrozenBatchNorm2d)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(num_features))
+        self.register_buffer("bias", torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0]}, eps={self.eps}"
 
 
 class CenterCrop(nn.Module):

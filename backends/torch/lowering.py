@@ -186,6 +186,8 @@ def dwconv(op, ctx):  # the elaborator resolves dwconv to conv; kept for hand-bu
 
 @emitter("bn")
 def batchnorm(op, ctx: EmitContext) -> Emitted:
+    if op.frozen:
+        return Emitted(call("FrozenBatchNorm2d", lit(ctx.inputs[0][0]), eps=lit(op.eps) if op.eps != 1e-5 else None))
     cls = "nn.BatchNorm2d" if len(ctx.inputs[0]) == 3 else "nn.BatchNorm1d"
     return Emitted(call(cls, lit(ctx.inputs[0][0]), eps=lit(op.eps) if op.eps != 1e-5 else None,
                         momentum=lit(op.momentum) if op.momentum != 0.1 else None,

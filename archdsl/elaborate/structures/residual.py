@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from ...errors import ArchError, Span
 from ...ir import ResidualUnit, Role
 from ...ops import REGISTRY, Shape, fmt
-from .base import Structure, arg, name, number, one_of, positive_odd, record_join, structure
+from .base import Structure, arg, flag, name, number, one_of, positive_odd, record_join, structure
 
 SHORTCUTS = ("auto", "identity", "projection", "zeropad", "conv", "none")
 
@@ -38,6 +38,7 @@ class ResidualArgs:
     after: str = arg("relu", one_of("relu", "bn_relu", "none"), "what follows the add")
     scale: float = arg(1.0, number(), "the branch is multiplied by it before the add")
     shortcut_name: str = arg("downsample", name, "the name of a projection or zero-padding shortcut")
+    frozen_norm: bool = arg(False, flag, "the projection's BN is frozen (torchvision's FrozenBatchNorm2d)")
     zeropad_place: str = arg("split", one_of("split", "end"), "zeropad: the zero channels around the input's, or after")
     zeropad_subsample: str = arg("stride", one_of("stride", "avgpool"), "zeropad: subsample by striding or pooling")
     shortcut_scale: float = arg(1.0, number(), "the shortcut is multiplied by it")
@@ -168,7 +169,7 @@ def _shortcut(e, call, cur, in_shape, out_shape) -> int | None:
     inner = names.child(names.claim(c.shortcut_name, span))
     e.module(inner.prefix, "shortcut", span)
     proj = e.add(conv, inner.qualify(inner.claim(None, span)), span, [cur])
-    return e.add(REGISTRY["bn"](), inner.qualify(inner.claim(None, span)), span, [proj])
+    return e.add(REGISTRY["bn"](frozen=c.frozen_norm), inner.qualify(inner.claim(None, span)), span, [proj])
 
 
 def _gate(e, call, in_shape, out_shape, cur) -> int:
