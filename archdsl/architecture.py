@@ -94,6 +94,18 @@ class Architecture:
         return self.shapes[self.graph.input]
 
     @property
+    def input_shapes(self) -> dict[str, Shape]:
+        """Each input's shape, by name (one input: {"input": its shape})."""
+        return {key: self.shapes[nid] for key, nid in self.graph.input_nodes().items()}
+
+    @property
+    def inputs_text(self) -> str:
+        """`3x224x224`, or `image 3x224x224, depth 1x224x224` for several inputs."""
+        if not self.graph.more_inputs:
+            return fmt(self.input_shape)
+        return ", ".join(f"{key} {fmt(shape)}" for key, shape in self.input_shapes.items())
+
+    @property
     def output_shape(self) -> Shape:
         """The shape of the (first) output."""
         return self.shapes[self.graph.output]
@@ -218,13 +230,14 @@ class Architecture:
         return backend("dot").svg_text(self)
 
     def __repr__(self) -> str:
-        return (f"<Architecture {self.name}: {fmt(self.input_shape)} -> {self.outputs_text}, "
+        return (f"<Architecture {self.name}: {self.inputs_text} -> {self.outputs_text}, "
                 f"{self.params:,} params, {self.macs:,} MACs, depth {self.depth}>")
 
 
 def _build(program, params: dict, input_shape, source) -> Architecture:
     try:
-        graph, shapes, config = elaborate(program, params, tuple(input_shape) if input_shape else None)
+        shape = dict(input_shape) if isinstance(input_shape, dict) else tuple(input_shape) if input_shape else None
+        graph, shapes, config = elaborate(program, params, shape)
     except ArchError as err:
         if isinstance(err.partial, tuple):
             graph, shapes = err.partial

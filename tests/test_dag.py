@@ -258,3 +258,55 @@ def test_yolo_backbone_and_neck_scale_as_ultralytics(size, d, w, max_channels):
         # Ultralytics reports 3,157,200 for yolov8n; its Detect head (nc=80) holds 897,664 of them
         assert arch.params == 2_259_536 == 3_157_200 - 897_664
         assert [s[0] for s in arch.output_shapes.values()] == [64, 128, 256]
+
+
+TWO_INPUTS = """arch two_inputs
+input image: 3x16x16, depth: 1x16x16
+network {
+  a: conv(8, 3, padding=1) relu
+  @depth
+  d: conv(8, 3, padding=1) relu
+  cat: concat(@1, @3)
+  head: conv(4, 1)
+}
+output seg = @head, depth_features = @d
+"""
+
+TWO_INPUTS_YAML = """arch: two_inputs
+input: {image: 3x16x16, depth: 1x16x16}
+network: ["a: conv(8, 3, padding=1)", relu, "@depth", "d: conv(8, 3, padding=1)", relu, "cat: concat(@1, @3)",
+          "head: conv(4, 1)"]
+output: {seg: "@head", depth_features: "@d"}
+"""
+
+
+def test_several_inputs_in_torch_and_onnx(tmp_path):
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    arch = archdsl.loads(TWO_INPUTS)
+    assert arch.input_shapes == {"image": (3, 16, 16), "depth": (1, 16, 16)}
+    assert archdsl.loads(TWO_INPUTS_YAML, format="yaml").dump() == arch.dump()
+    assert arch.output("depth_features").params == 8 * 9 + 8  # reads only the depth input
+    model = arch.to_torch(seed=0).eval()
+    x, depth = torch.randn(2, 3, 16, 16), torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        y = model(x, depth)
+    # d's output is an output: the relu after it must not overwrite it in place
+    assert torch.equal(y["depth_features"], model.d(depth))
+    path = tmp_path / "two.onnx"
+    arch.to_onnx(path, weights=model.state_dict())
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input", "depth"]
+    got = session.run(None, {"input": x.numpy(), "depth": depth.numpy()})
+    for value, ref in zip(got, y.values()):
+        assert np.abs(value - ref.numpy()).max() <= 1e-5 * np.abs(ref.numpy()).max()
+
+
+def test_each_input_can_be_resized(cli, spec_file):
+    path = spec_file(TWO_INPUTS)
+    code, out, _ = cli("info", path, "--input", "image=3x32x32", "--input", "depth=1x32x32")
+    assert code == 0 and "image 3x32x32, depth 1x32x32 -> seg 4x32x32" in out
+    code, _, err = cli("info", path, "--input", "dpth=1x32x32")
+    assert code == 2 and "<--input>:1:1" in err and "did you mean 'depth'" in err
+    code, _, err = cli("info", path, "--input", "image=3x32x32", "--input", "image=3x8x8")
+    assert code == 2 and "twice" in err

@@ -31,6 +31,26 @@ def parse_param(text: str) -> tuple[str, ParamText]:
     return name, ParamText(value, f"<-p {name}>")
 
 
+def parse_inputs(texts: list[str]):
+    """`--input 3x320x320` (the first input) and `--input depth=1x320x320` (any input by name)."""
+    shapes: dict = {}
+    for text in texts:
+        name, sep, dims = text.partition("=")
+        if sep and not name.strip().isidentifier():
+            raise option_error("--input", text, f"--input expects CxHxW or NAME=CxHxW, got '{text}'")
+        key = name.strip() if sep else None
+        if key in shapes:
+            raise option_error("--input", text, f"--input gives {'input ' + key if key else 'the first input'} twice")
+        shapes[key] = parse_input(dims if sep else text)
+    if not shapes:
+        return None
+    if list(shapes) == [None]:
+        return shapes[None]
+    if None in shapes:
+        raise option_error("--input", texts[0], "with several --input options, name each: --input image=3x224x224")
+    return shapes
+
+
 def parse_input(text: str) -> tuple[int, ...]:
     parts = text.lower().replace(",", "x").split("x")
     if not all(p.strip().isdigit() and len(p.strip()) <= 9 for p in parts) or len(parts) not in (1, 3):
@@ -60,7 +80,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
 def add_shared(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a spec parameter (repeatable), e.g. -p depth=101")
-    p.add_argument("--input", metavar="CxHxW", help="override the input shape, e.g. 3x320x320")
+    p.add_argument("--input", action="append", default=[], metavar="[NAME=]CxHxW",
+                   help="override the input shape, e.g. 3x320x320; several inputs: depth=1x320x320 (repeatable)")
     p.add_argument("--column", metavar="K",
                    help="fractal networks: keep only column K (1 = shallowest) at every join")
     p.add_argument("--drop", action="append", default=[], metavar="BLOCK",
@@ -79,8 +100,13 @@ def add_output(p: argparse.ArgumentParser, help_text: str) -> None:
 def load_arch(args, spec: str | None = None) -> Architecture:
     """The spec with every common option applied: parameters, input, import path, column, drops."""
     params = dict(parse_param(p) for p in args.param)
-    shape = parse_input(args.input) if args.input else None
-    arch = load(spec or args.spec, input_shape=shape, import_path=args.import_path, **params)
+    shape = parse_inputs(args.input)
+    try:
+        arch = load(spec or args.spec, input_shape=shape, import_path=args.import_path, **params)
+    except ArchError as err:
+        if err.span is None and args.input:  # an input the spec does not have
+            raise option_error("--input", args.input[-1], err.message) from None
+        raise
     if args.column is not None:  # FractalNet: one column as a plain network
         k = nonnegative_int("--column")(args.column)
         arch = located(lambda: arch.extract_column(k), "--column", args.column)

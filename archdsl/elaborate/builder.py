@@ -29,7 +29,7 @@ from ..values import Tensor, is_int, show, type_name
 from .binder import Deferred, bind, fill_defaults
 from .evaluator import evaluate
 from .names import Names, check_name
-from .params import global_scope, input_shape
+from .params import global_scope, input_shapes
 from .replay import Mark, Recording, call_key, replay_key as _replay_key
 from .sharing import shared_copy
 from .structures import STRUCTURES, Call, Pending, empty_branch
@@ -98,14 +98,17 @@ class Elaborator:
         scope = global_scope(self)
         scope["@"] = self.resolve_tensor  # `@name` (evaluator.py): only in bodies, not in params and lets
         self.global_scope = scope
-        shape = input_shape(self, scope)
-        decl = self.program.input
-        span = decl.span if decl else Span(self.program.main_path, 1, 1)
-        nid = self.add(REGISTRY["input"](shape=shape), "input", span, [])
-        self.g.input = self.g.output = nid
-        top = Names("", {"input": span})  # the input node's name is taken
-        self.record(top, "input", nid, span)
-        out = self.sequence(self.program.network, nid, scope, top)
+        inputs = input_shapes(self, scope)
+        top = Names("", {name: span for name, _, span in inputs})  # the inputs' names are taken
+        for name, shape, span in inputs:
+            nid = self.add(REGISTRY["input"](shape=shape), name, span, [])
+            self.record(top, name, nid, span)
+            if nid == 0:
+                self.g.input = self.g.output = nid
+                top.tensors["input"] = top.tensors[name]  # @input: the first input, whatever its name
+            else:
+                self.g.more_inputs[name] = nid
+        out = self.sequence(self.program.network, self.g.input, scope, top)
         for s in STRUCTURES.values():
             s.finish(self)
         self.g.output = out

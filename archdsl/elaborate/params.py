@@ -64,22 +64,44 @@ def global_scope(e) -> dict:
     return scope
 
 
-def input_shape(e, scope) -> Shape:
-    if e.input_override is not None:
-        dims, span = tuple(e.input_override), None
-    elif e.program.input is None:
-        raise ArchError("the spec declares no input (add e.g. `input 3x224x224`)", Span(e.program.main_path, 1, 1))
-    else:
-        decl = e.program.input
-        span = decl.span
-        if isinstance(decl.dims, tuple):
-            dims = tuple(evaluate(d, scope) for d in decl.dims)
+def input_shapes(e, scope) -> list[tuple[str, Shape, Span]]:
+    """(name, shape, where declared) of each input: the first is "input" unless named. `e.input_override`
+    is the first input's shape, or {name: shape} for any of them (`--input depth=1x224x224`)."""
+    program = e.program
+    decls = ([program.input] if program.input is not None else []) + list(program.more_inputs)
+    override = e.input_override
+    if not isinstance(override, dict):
+        first = decls[0].name or "input" if decls else "input"
+        override = {} if override is None else {first: tuple(override)}
+    if not decls and not override:
+        raise ArchError("the spec declares no input (add e.g. `input 3x224x224`)", Span(program.main_path, 1, 1))
+    names = [d.name or "input" for d in decls] or ["input"]
+    unknown = [n for n in override if n not in names]
+    if unknown:
+        raise ArchError(f"no input named '{unknown[0]}'{suggest(unknown[0], names)}; the inputs are: {', '.join(names)}")
+    found = []
+    for name, decl in zip(names, decls or [None]):
+        span = decl.span if decl is not None else Span(program.main_path, 1, 1)
+        if name in override:
+            dims, where = tuple(override[name]), None
         else:
-            dims = evaluate(decl.dims, scope)
-            if is_int(dims):
-                dims = (dims,)
-            if not isinstance(dims, tuple):
-                raise ArchError(f"input must be a shape like 3x224x224 or a list, got {show(dims)}", span)
+            dims, where = _declared_dims(decl, scope), decl.span
+        found.append((name, _checked_shape(dims, where), span))
+    return found
+
+
+def _declared_dims(decl, scope) -> tuple:
+    if isinstance(decl.dims, tuple):
+        return tuple(evaluate(d, scope) for d in decl.dims)
+    dims = evaluate(decl.dims, scope)
+    if is_int(dims):
+        dims = (dims,)
+    if not isinstance(dims, tuple):
+        raise ArchError(f"input must be a shape like 3x224x224 or a list, got {show(dims)}", decl.span)
+    return dims
+
+
+def _checked_shape(dims: tuple, span) -> Shape:
     if len(dims) not in (1, 3):
         raise ArchError(f"input must be CxHxW (or a feature count), got {len(dims)} dimensions", span)
     for d in dims:

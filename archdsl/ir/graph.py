@@ -32,7 +32,8 @@ class Graph:
         self._inputs: dict[NodeId, tuple[NodeId, ...]] = {}
         self._consumers: dict[NodeId, list[NodeId]] = {}
         self.modules: dict[str, Module] = {"": Module("", "network", Span(name, 0, 0))}
-        self.input: NodeId | None = None
+        self.input: NodeId | None = None  # the first input
+        self.more_inputs: dict[str, NodeId] = {}  # `input a: ..., b: ...`: the inputs after the first, by name
         self.output: NodeId | None = None  # the (first) output
         self.outputs: dict[str, NodeId] | None = None  # `output a, b`: the named outputs, in order
         self.outputs_as_tuple = False  # `output (a, b)`: forward returns a tuple
@@ -147,8 +148,13 @@ class Graph:
         new.modules = dict(self.modules)
         new.input, new.output = self.input, self.output
         new.outputs, new.outputs_as_tuple = (dict(self.outputs) if self.outputs else None), self.outputs_as_tuple
+        new.more_inputs = dict(self.more_inputs)
         new.joins, new.units = dict(self.joins), list(self.units)
         return new
+
+    def input_nodes(self) -> dict[str, NodeId]:
+        """The inputs by name, the first first."""
+        return {self._nodes[self.input].name: self.input, **self.more_inputs}
 
     def output_nodes(self) -> dict[str, NodeId]:
         """The outputs by name: the declared ones, else {"output": the last tensor}."""

@@ -23,6 +23,8 @@ def verify(g: Graph) -> None:
             raise IRError(f"module {name!r}: parent module missing")
     if g.input not in g or g.output not in g:
         raise IRError("graph input/output not set")
+    if not set(g.more_inputs.values()) <= set(g) or any(not g.node(n).op.traits.source for n in g.more_inputs.values()):
+        raise IRError(f"graph inputs {g.more_inputs} are not input nodes of the graph")
     outputs = set(g.output_nodes().values())
     if not outputs <= set(g) or (g.outputs and g.output != next(iter(g.outputs.values()))):
         raise IRError(f"graph outputs {g.outputs} are not nodes of the graph, or output is not the first")

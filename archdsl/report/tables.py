@@ -148,7 +148,7 @@ def build_table(arch, level: str = "layer", elementwise: bool = False, per_posit
         columns.append(("MACs/pos", ">"))
     if elementwise:
         columns.append(("Elementwise", ">"))
-    title = f"{arch.name}  {fmt(arch.input_shape)} -> {arch.outputs_text}"
+    title = f"{arch.name}  {arch.inputs_text} -> {arch.outputs_text}"
     table = TextTable(title, columns)
 
     def add(row: Row, bold=False, name=None):
@@ -234,6 +234,8 @@ def info_dict(arch, elementwise: bool = False) -> dict:
         "name": arch.name,
         "config": arch.config,
         "input_shape": list(arch.input_shape),
+        **({"inputs": [{"name": k, "shape": list(v)} for k, v in arch.input_shapes.items()]}
+           if arch.graph.more_inputs else {}),
         "output_shape": list(arch.output_shape),
         "params": t.params,
         "macs": t.macs,

@@ -222,6 +222,7 @@ class Let:
 class InputDecl:
     span: Span
     dims: tuple[Expr, ...] | Expr  # a tuple of ints (3x224x224) or one list expression
+    name: str | None = None  # `input image: 3x224x224`; the first input is "input" unless named
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ class SpecFile:
     network: Sequence | None
     span: Span = field(default=None)  # type: ignore[assignment]
     output: OutputDecl | None = None
+    more_inputs: tuple[InputDecl, ...] = ()  # `input a: ..., b: ...`: the inputs after the first
 
 
 @dataclass(frozen=True)
@@ -278,3 +280,4 @@ class Program:
     blocks: dict[str, BlockDef]
     network: Sequence
     output: OutputDecl | None = None
+    more_inputs: tuple[InputDecl, ...] = ()

@@ -22,6 +22,7 @@ def build_spec_file(decls, file: str, span: Span) -> A.SpecFile:
     arch_name = None
     imports, params, lets, blocks = [], [], [], []
     input_decl = None
+    more_inputs: tuple = ()
     network = None
     output = None
     seen: dict[str, Span] = {}
@@ -51,15 +52,12 @@ def build_spec_file(decls, file: str, span: Span) -> A.SpecFile:
         elif isinstance(d, A.OutputDecl):
             if output is not None:
                 raise ArchError(f"output is declared twice (first at {output.span})", d.span)
-            keys: dict[str, Span] = {}
-            for entry in d.entries:
-                if not _OUTPUT_KEY.fullmatch(entry.key):
-                    raise ArchError(f"'{_printable(entry.key)}' is not a valid output name (letters, digits, _, - "
-                                    "and ., e.g. out, aux, \"0\")", entry.span)
-                if entry.key in keys:
-                    raise ArchError(f"output '{entry.key}' is named twice (first at {keys[entry.key]})", entry.span)
-                keys[entry.key] = entry.span
-            output = d
+            output = _checked_outputs(d)
+        elif d[0] == "inputs":
+            if input_decl is not None:
+                raise ArchError(f"input is declared twice (first at {input_decl.span})", d[2])
+            _unique("input", [(decl.name, decl.span) for decl in d[1]])
+            input_decl, more_inputs = d[1][0], d[1][1:]
         elif d[0] == "arch":
             if arch_name is not None:
                 raise ArchError(f"arch name is declared twice (first at {arch_name[1]})", d[2])
@@ -69,4 +67,21 @@ def build_spec_file(decls, file: str, span: Span) -> A.SpecFile:
                 raise ArchError(f"network is declared twice (first at {network.span})", d[1].span)
             network = d[1]
     return A.SpecFile(file, arch_name, tuple(imports), tuple(params), tuple(lets), input_decl, tuple(blocks), network,
-                      span, output)
+                      span, output, more_inputs)
+
+
+def _checked_outputs(d: A.OutputDecl) -> A.OutputDecl:
+    for entry in d.entries:
+        if not _OUTPUT_KEY.fullmatch(entry.key):
+            raise ArchError(f"'{_printable(entry.key)}' is not a valid output name (letters, digits, _, - "
+                            "and ., e.g. out, aux, \"0\")", entry.span)
+    _unique("output", [(entry.key, entry.span) for entry in d.entries])
+    return d
+
+
+def _unique(what: str, named: list[tuple[str, Span]]) -> None:
+    first: dict[str, Span] = {}
+    for name, span in named:
+        if name in first:
+            raise ArchError(f"{what} '{name}' is named twice (first at {first[name]})", span)
+        first[name] = span

@@ -169,6 +169,7 @@ def resolve(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Import
         blocks=merged["blocks"],
         network=merged["network"],
         output=merged["output"],
+        more_inputs=merged["more_inputs"],
     )
 
 
@@ -176,7 +177,8 @@ MAX_IMPORT_DEPTH = 32
 
 
 def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], imports: Imports) -> dict:
-    merged = {"params": {}, "lets": {}, "blocks": {}, "input": None, "network": None, "output": None}
+    merged = {"params": {}, "lets": {}, "blocks": {}, "input": None, "network": None, "output": None,
+              "more_inputs": ()}
     done: set[Path] = set()
     for imp in spec.imports:
         target = imports.find(imp, base_dir)
@@ -199,6 +201,7 @@ def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], impor
         "input": spec.input,
         "network": spec.network,
         "output": spec.output,
+        "more_inputs": spec.more_inputs,
     }
     _overlay(merged, own)
     return merged
@@ -207,6 +210,8 @@ def _merge_into_empty(spec: A.SpecFile, base_dir: Path, stack: list[Path], impor
 def _overlay(base: dict, top: dict) -> None:
     for key in ("params", "lets", "blocks"):
         base[key].update(top[key])  # dict keeps the first position, takes the new value
+    if top["input"] is not None:  # an input declaration replaces all inputs
+        base["more_inputs"] = top["more_inputs"]
     for key in ("input", "network", "output"):
         if top[key] is not None:
             base[key] = top[key]

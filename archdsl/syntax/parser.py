@@ -134,6 +134,12 @@ class _ToAst:
     def input_decl(self, meta, c):
         return A.InputDecl(self.span(meta), c[0])
 
+    def inputs_decl(self, meta, c):
+        return ("inputs", tuple(c), self.span(meta))
+
+    def named_input(self, meta, c):
+        return A.InputDecl(self.span(meta), c[1], str(c[0]))
+
     def input_shape(self, meta, c):
         value = c[0]
         if isinstance(value, Token):  # DIMS: 3x224x224

@@ -182,7 +182,17 @@ class _Reader:
             self.fail("output needs at least one name", node)
         return A.OutputDecl(self.span(node), tuple(entries), as_tuple)
 
-    def input(self, node) -> A.InputDecl:
+    def input(self, node):
+        if isinstance(node, yaml.MappingNode):  # several inputs: {image: 3x224x224, depth: 1x224x224}
+            decls = []
+            for key, value in self.mapping(node, "the inputs"):
+                if not key.value.isidentifier():
+                    self.fail("an input's name is letters, digits and _, not starting with a digit", key)
+                one = self.input(value)
+                decls.append(A.InputDecl(self.span(key), one.dims, key.value))
+            if not decls:
+                self.fail("input needs at least one shape", node)
+            return ("inputs", tuple(decls), self.span(node))
         if isinstance(node, yaml.SequenceNode):
             return A.InputDecl(self.span(node), tuple(self.expr(n) for n in node.value))
         text = self.text_of(node, "an input shape like 3x224x224")

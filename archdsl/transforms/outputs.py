@@ -20,6 +20,9 @@ def only_output(g: Graph, key: str) -> Graph:
     keep = g.ancestors(sink)
     new.remove([nid for nid in g.order if nid not in keep])
     new.output, new.outputs, new.outputs_as_tuple = sink, None, False
+    inputs = {name: nid for name, nid in g.input_nodes().items() if nid in keep}  # those this output reads
+    new.input = next(iter(inputs.values()))
+    new.more_inputs = dict(list(inputs.items())[1:])
     kept_names = {g.node(nid).name for nid in keep}
     new.modules = {name: m for name, m in g.modules.items()
                    if not name or any(n == name or n.startswith(name + ".") for n in kept_names)}

@@ -74,7 +74,7 @@ def _si(n: int) -> str:
 
 
 def view_title(arch) -> str:
-    return f"{arch.name} · {fmt(arch.input_shape)} → {arch.outputs_text} · {_si(arch.params)} params · {_si(arch.macs)} MACs"
+    return f"{arch.name} · {arch.inputs_text} → {arch.outputs_text} · {_si(arch.params)} params · {_si(arch.macs)} MACs"
 
 
 class _Builder:

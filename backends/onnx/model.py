@@ -99,14 +99,14 @@ class ModelBuilder:
                 return key
         name = self.g.node(nid).name
         name = self.folds[name].norm if name in self.folds else name
-        return f"{name}/out" if name == INPUT_NAME or name in outputs else name
+        return f"{name}/out" if name == INPUT_NAME or name in outputs or name in self.g.more_inputs else name
 
     def build(self) -> onnx.ModelProto:
         g, shapes = self.g, self.arch.shapes
         for nid in g.order:
             node = g.node(nid)
-            if node.op.traits.source:
-                self.tensors[nid] = INPUT_NAME
+            if node.op.traits.source:  # the first input is `input`; the others are named as in the spec
+                self.tensors[nid] = INPUT_NAME if nid == g.input else node.name
                 continue
             preds = g.inputs(nid)
             lowering = Lowering(self, nid, node, [self.tensors[p] for p in preds], [shapes[p] for p in preds],
@@ -114,6 +114,8 @@ class ModelBuilder:
             self.tensors[nid] = lower(lowering)
         self.graph.name = self.arch.name
         self.graph.input.append(self._value_info(INPUT_NAME, g.input))
+        for name, nid in g.more_inputs.items():
+            self.graph.input.append(self._value_info(name, nid))
         for key, out_nid in self._output_names().items():
             if self.tensors[out_nid] != key:  # the output op emitted nothing (dropout, identity), or a second name
                 self.nodes.append(helper.make_node("Identity", [self.tensors[out_nid]], [key],

@@ -79,7 +79,7 @@ def class_name(arch_name: str) -> str:
 
 
 # Members of the generated class besides nn.Module's; a top-level layer may not take these names.
-CLASS_MEMBERS = {"SPEC", "INPUT_SHAPE", "OUTPUT_SHAPE", "OUTPUT_SHAPES", "ZERO_INIT_RESIDUAL_BNS", "BN_FOLDS", "DROP_PATH_GROUPS",
+CLASS_MEMBERS = {"SPEC", "INPUT_SHAPE", "INPUT_SHAPES", "OUTPUT_SHAPE", "OUTPUT_SHAPES", "ZERO_INIT_RESIDUAL_BNS", "BN_FOLDS", "DROP_PATH_GROUPS",
                  "from_unfolded_state_dict"}
 _RESERVED: set[str] = set()
 
@@ -132,6 +132,8 @@ def lower(arch, fold_bn: bool = False) -> Lowered:
     for nid in order:
         for p in g.inputs(nid):
             uses[p] = uses.get(p, 0) + 1
+    for nid in g.output_nodes().values():  # an output is a use: no in-place op may overwrite it
+        uses[nid] = uses.get(nid, 0) + 1
     tree = ModuleTree()
     needed: set[str] = set(_ALWAYS) | ({"fold_batchnorm"} if folds else set())
     module_of: dict[int, str] = {}  # node -> the module it calls (a shared node: its owner's)
@@ -219,7 +221,7 @@ def _forward_lines(g: Graph, shapes, order, module_of, drop_path, scaled=frozens
         for p in g.inputs(nid):
             last_use[p] = pos
     outputs = set(g.output_nodes().values())
-    slot = {g.input: 0}
+    slot: dict[int, int | str] = {g.input: 0, **{nid: var for nid, var in input_variables(g).items()}}
     free: list[int] = []
     count = 1
     lines = ["dp = sample_drop_path(self.DROP_PATH_GROUPS, self.training, x.device)"] if drop_path else []
@@ -236,7 +238,7 @@ def _forward_lines(g: Graph, shapes, order, module_of, drop_path, scaled=frozens
         else:
             target, count = count, count + 1
         for p in dying:
-            if slot[p] != target:
+            if slot[p] != target and isinstance(slot[p], int):  # an input's own name is not recycled
                 free.append(slot[p])
         slot[nid] = target
         args = ", ".join([_var(slot[p]) for p in ins] + (["drop_path=dp"] if nid in drop_path else []))
@@ -255,8 +257,19 @@ def _forward_lines(g: Graph, shapes, order, module_of, drop_path, scaled=frozens
     return lines
 
 
-def _var(slot: int) -> str:
+def _var(slot: int | str) -> str:
+    if isinstance(slot, str):
+        return slot
     return "x" if slot == 0 else f"x{slot}"
+
+
+_TAKEN = re.compile(r"x\d*|dp|self|torch|nn|F|math|inputs?")
+
+
+def input_variables(g: Graph) -> dict[int, str]:
+    """The forward arguments after x: each further input's name (`input_<name>` where that would clash)."""
+    return {nid: name if name.isidentifier() and not keyword.iskeyword(name) and not _TAKEN.fullmatch(name)
+            else f"input_{name}" for name, nid in g.more_inputs.items()}
 
 
 def residual_branch_norms(g: Graph) -> tuple[str, ...]:
@@ -318,6 +331,9 @@ def render_class(arch, low: Lowered, fold_bn: bool) -> str:
     out = [f"class {low.class_name}(Group):", f'{ind}"""{doc}\n{ind}"""', ""]
     out.append(f"{ind}SPEC = {arch.name!r}")
     out.append(f"{ind}INPUT_SHAPE = {lit(tuple(arch.input_shape))}")
+    if arch.graph.more_inputs:
+        shapes = ", ".join(f"{lit(k)}: {lit(tuple(v))}" for k, v in arch.input_shapes.items())
+        out.append(f"{ind}INPUT_SHAPES = {{{shapes}}}  # forward(x, *the others, in this order)")
     if arch.graph.outputs:
         shapes = ", ".join(f"{lit(k)}: {lit(tuple(v))}" for k, v in arch.output_shapes.items())
         out.append(f"{ind}OUTPUT_SHAPES = {{{shapes}}}")
@@ -349,7 +365,7 @@ def render_class(arch, low: Lowered, fold_bn: bool) -> str:
             f"{ind2}model.load_state_dict(fold_batchnorm(state_dict, cls.BN_FOLDS))",
             f"{ind2}return model.eval()",
         ]
-    out += ["", f"{ind}def forward(self, x):"]
+    out += ["", f"{ind}def forward({', '.join(['self', 'x', *input_variables(arch.graph).values()])}):"]
     out += [f"{ind2}{line}" for line in low.forward]
     return "\n".join(out) + "\n"
 
