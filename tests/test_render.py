@@ -181,3 +181,11 @@ def test_each_named_output_gets_a_box_fed_by_its_tensor(level):
     assert [item.shape for item in outputs.values()] == ["64x80x80", "128x40x40", "256x20x20"]
     fed = {e.dst for e in view.edges if e.dst in outputs}
     assert fed == set(outputs)
+
+
+def test_unet_is_drawn_as_the_paper_draws_it():
+    view = build_view(archdsl.load("specs/segmentation/unet.arch"), "stage")
+    titles = {item.key: item.title for item in view.items}
+    assert [[titles[k] for k in rank] for rank in view.ranks] == [[f"down{k}", f"up{k}"] for k in (4, 3, 2, 1)]
+    skips = {(titles[e.src], titles[e.dst]) for e in view.edges if e.skip}
+    assert skips == {(f"down{k}", f"up{k}") for k in (1, 2, 3, 4)}

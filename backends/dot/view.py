@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archdsl.ir import Module, qualified_parent
+from archdsl.ir import Module, Role, qualified_parent
 from archdsl.ops import fmt
 from archdsl.passes.paths import shortcut_nodes, skip_edges
 
@@ -381,11 +381,31 @@ class _Builder:
                 else:
                     seen[(a, b)] = skip
         self.view.edges = [Edge(a, b, skip) for (a, b), skip in seen.items()]
+        if self.level == "stage":
+            self._encoder_decoder_ranks()
         if g.outputs:  # several named outputs: a box for each, fed by the box that makes it
             for i, (key, nid) in enumerate(g.outputs.items()):
                 box = f"output{i}"
                 self.view.items.append(Item(box, "", [(f"output {key}", True)], fmt(self.arch.shapes[nid]), "io", None))
                 self.view.edges.append(Edge(self.item_of[self.alias.get(nid, nid)], box, False))
+
+
+    def _encoder_decoder_ranks(self) -> None:
+        """A skip from one stage box into another (U-Net's down_k -> up_k) puts the two side by side, as the
+        U-Net paper draws its levels: the contracting path goes down, the expanding path comes back up."""
+        g, seen = self.g, set()
+        for join, record in g.joins.items():
+            for src, role in zip(g.inputs(join), record.roles):
+                if role is not Role.SKIP:
+                    continue
+                while len(g.inputs(src)) == 1 and not g.node(src).op.weight_layer:
+                    src = g.inputs(src)[0]  # back through the crop or resize to the map the skip carries
+                a, c = self.item_of[self.alias.get(src, src)], self.item_of[self.alias.get(join, join)]
+                if a != c and a not in seen and c not in seen:
+                    seen.update((a, c))
+                    self.view.ranks.append([a, c])
+                    self.view.edges = [Edge(e.src, e.dst, True) if (e.src, e.dst) == (a, c) else e
+                                       for e in self.view.edges]  # drawn as the skip it is
 
 
 def _short(name: str) -> str:
