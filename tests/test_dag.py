@@ -310,3 +310,10 @@ def test_each_input_can_be_resized(cli, spec_file):
     assert code == 2 and "<--input>:1:1" in err and "did you mean 'depth'" in err
     code, _, err = cli("info", path, "--input", "image=3x32x32", "--input", "image=3x8x8")
     assert code == 2 and "twice" in err
+
+
+def test_paths_per_output(cli):
+    code, out, _ = cli("paths", str(ROOT / "specs/segmentation/fcn_resnet50_aux.arch"), "--of", "aux")
+    assert code == 0 and out.startswith("fcn_resnet50_aux.aux: 8,192 (2^13) paths")  # layer1..3: 13 blocks
+    code, _, err = cli("paths", str(ROOT / "specs/segmentation/fcn_resnet50_aux.arch"), "--of", "ax")
+    assert code == 2 and "<--of>:1:1" in err and "did you mean 'aux'" in err

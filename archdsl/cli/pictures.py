@@ -12,7 +12,7 @@ import sys
 
 from ..report.paths_text import stats_text, write_plot
 from ..targets import OutputOptions, RenderOptions, backend
-from .options import add_common, add_output, load_arch, option_error
+from .options import add_common, add_output, load_arch, located, option_error
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -32,12 +32,18 @@ def configure_paths(p):
     p.add_argument("--range", metavar="LOW:HIGH", help="the share of paths with a length in LOW..HIGH, e.g. 19:35")
     p.add_argument("--unit", choices=("modules", "layers"), default="modules",
                    help="length unit of --range and the text histogram (default: modules)")
+    p.add_argument("--of", metavar="OUTPUT", help="a network with several outputs: the paths to this one "
+                                                  "(default: the first)")
     p.set_defaults(func=cmd_paths)
 
 
 def cmd_paths(args) -> int:
     within = parse_range(args.range) if args.range else None
     arch = load_arch(args)
+    if args.of is not None:
+        arch = located(lambda: arch.output(args.of), "--of", args.of)
+    elif arch.graph.outputs:
+        arch = arch.output(next(iter(arch.graph.outputs)))
     stats = arch.paths()
     if args.plot:
         write_plot(args.plot, arch.name, stats, within, args.unit, args.follow_symlinks)
