@@ -210,19 +210,22 @@ class Architecture:
         return dump(self.graph, self.shapes)
 
     def to_torch(self, seed: int | None = None, fuse_bn: bool = False, zero_init_residual: bool = False,
-                 weights=None):
+                 weights=None, flat: bool = False):
         """An nn.Module (docs/torch.md); imports torch on first use.
 
         `seed` makes the torchvision-style initialisation deterministic; `weights` (a state_dict
-        in the spec's layout) is loaded strictly; `fuse_bn` folds BN into convs for inference.
+        in the spec's layout) is loaded strictly; `fuse_bn` folds BN into convs for inference;
+        `flat` builds the straight-line form instead of a class per block template.
         """
-        options = TorchOptions(fuse_bn=fuse_bn, seed=seed, zero_init_residual=zero_init_residual)
+        options = TorchOptions(fuse_bn=fuse_bn, seed=seed, zero_init_residual=zero_init_residual, flat=flat)
         return backend("torch").build_module(self, options, weights=weights)
 
     def to_onnx(self, path, weights=None, fuse_bn: bool = False, seed: int = 0, external_data: bool | None = None,
-                follow_symlinks: bool = False):
-        """Write a checked ONNX model (docs/onnx.md); `weights`: a state_dict, a .pt/.npz file, or None (seeded)."""
-        options = OnnxOptions(weights=weights, fuse_bn=fuse_bn, seed=seed, external_data=external_data)
+                follow_symlinks: bool = False, functions: bool = True):
+        """Write a checked ONNX model (docs/onnx.md); `weights`: a state_dict, a .pt/.npz file, or None (seeded);
+        `functions`: one ONNX local function per block template."""
+        options = OnnxOptions(weights=weights, fuse_bn=fuse_bn, seed=seed, external_data=external_data,
+                              functions=functions)
         return backend("onnx").write(self, path, options, OutputOptions(follow_symlinks))
 
     def _repr_svg_(self) -> str | None:

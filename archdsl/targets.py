@@ -21,6 +21,7 @@ class TorchOptions:
     fuse_bn: bool = False  # fold batch norm into the preceding convs (inference)
     seed: int | None = None  # seed for the initialisation (None: torch's current RNG)
     zero_init_residual: bool = False  # the last BN of each residual branch starts at 0
+    flat: bool = False  # the straight-line form (codegen.py) instead of a class per block template
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class OnnxOptions:
     fuse_bn: bool = False
     seed: int = 0
     external_data: bool | None = None  # None: only past ~2 GB of weights
+    functions: bool = True  # one ONNX local function per block template (the graph shows block calls)
 
 
 @dataclass(frozen=True)

@@ -145,9 +145,22 @@ def test_fused_bn_export_matches_torch(path, tmp_path):
 # ---------------------------------------------------------------- names, batch, weights
 
 
+def test_block_calls_are_local_functions_named_like_the_spec(tmp_path):
+    arch = small_arch("specs/resnet152.arch")
+    model = onnx.load(arch.to_onnx(tmp_path / "r152.onnx"))
+    assert sorted(f.name for f in model.functions) == ["bottleneck", "bottleneck_2", "bottleneck_3"]
+    calls = [n for n in model.graph.node if n.domain == "archdsl"]
+    assert len(calls) == 50 and len(model.graph.node) == 57 and calls[0].name == "layer1.0"
+    ir_names = {arch.graph.node(n).name for n in arch.graph}
+    functions = {f.name: f for f in model.functions}
+    for call in calls:  # a call's name and its function's node names give the spec's qualified names
+        assert call.name in arch.graph.modules and call.op_type.startswith(arch.graph.modules[call.name].template)
+        assert all(f"{call.name}.{n.name}".partition("/")[0] in ir_names for n in functions[call.op_type].node)
+
+
 def test_names_follow_the_spec(tmp_path):
     arch = small_arch("specs/resnet50.arch")
-    model = onnx.load(arch.to_onnx(tmp_path / "r50.onnx"))
+    model = onnx.load(arch.to_onnx(tmp_path / "r50.onnx", functions=False))
     ir_names = {arch.graph.node(n).name for n in arch.graph}
     assert all(n.name in ir_names or n.name.partition("/")[0] in ir_names for n in model.graph.node)
     by_name = {n.name: n for n in model.graph.node}

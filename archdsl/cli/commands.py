@@ -1,6 +1,7 @@
 """The commands `check`, `info`, `compile` and `compare`."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -52,9 +53,10 @@ def cmd_compile(args) -> int:
     arch = load_arch(args)
     output = OutputOptions(args.follow_symlinks)
     if args.target == "torch":
-        options = TorchOptions(fuse_bn=args.fuse_bn)
+        options = TorchOptions(fuse_bn=args.fuse_bn, flat=args.flat)
     else:
-        options = OnnxOptions(weights=args.weights, fuse_bn=args.fuse_bn, seed=nonnegative_int("--seed")(args.seed))
+        options = OnnxOptions(weights=args.weights, fuse_bn=args.fuse_bn, seed=nonnegative_int("--seed")(args.seed),
+                              functions=args.onnx_functions)
     backend(args.target).write(arch, args.output, options, output)
     print(f"wrote {args.output} ({args.target}: {arch.name}, {arch.params:,} params)")
     return 0
@@ -89,8 +91,13 @@ def configure_compile(p):
     p.add_argument("--target", choices=("torch", "onnx"), required=True)
     add_output(p, "output file (.py for torch, .onnx for onnx)")
     p.add_argument("--fuse-bn", action="store_true", help="fold batch norm into the preceding conv (inference)")
+    p.add_argument("--flat", action="store_true",
+                   help="torch: one straight-line class (every layer assigned and called in turn) instead of a "
+                        "class per block template")
     p.add_argument("--weights", help="a state_dict saved from the torch backend (.pt, or .npz; onnx target)")
     p.add_argument("--seed", default="0", help="seed for the initialisation (default 0)")
+    p.add_argument("--onnx-functions", action=argparse.BooleanOptionalAction, default=True,
+                   help="onnx: one local function per block template, so viewers show block calls (default: on)")
     p.set_defaults(func=cmd_compile)
 
 

@@ -36,6 +36,7 @@ from archdsl.transforms import fold_bn
 from archdsl.version import __version__
 
 from . import decompose  # noqa: F401  (registers its emitters)
+from .functions import with_functions
 from .lowering import Lowering, fold_bn_into_conv, lower
 from .weights import resolve_weights
 
@@ -182,4 +183,4 @@ def build_model(arch, options: OnnxOptions = OnnxOptions()) -> onnx.ModelProto:
     builder = ModelBuilder(arch, resolve_weights(arch, options.weights, options.seed), options.fuse_bn)
     model = builder.build()
     builder.check_shapes(model)
-    return model
+    return with_functions(model, builder.g, OPSET) if options.functions else model

@@ -1,31 +1,24 @@
 """The runtime pieces of generated torch modules: small nn.Modules and helpers.
 
-Generated code uses torch's own modules wherever one fits (nn.Conv2d,
-nn.BatchNorm2d, nn.ReLU, ...). What torch lacks is defined here, once, and
-the code generator copies the source of exactly the pieces a network uses into
-the module it writes (`inspect.getsource`), so a compiled `.py` file imports
-torch only. Everything here may therefore refer only to `torch`, `nn`, `F`,
-`math` and the other definitions in this file.
+Generated code uses torch's own modules wherever one fits (nn.Conv2d, ...).
+What torch lacks is defined here, once; the code generators copy the source of
+the pieces a network uses into the file they write (`inspect.getsource`), so it
+imports torch only. Everything here may refer only to `torch`, `nn`, `F`,
+`math` and the other definitions in this file, and is formatted as `ruff
+format` does (88 columns), as the structured form's files must be.
 
     Group                  a level of the spec's hierarchy (stage, block, shortcut)
-    Add Mean Max Mul       element-wise joins of several inputs
-    Concat                 channel concatenation
-    Scale                  multiply by a constant
-    ZeroPadShortcut        ResNet option-A shortcut
-    PaddedConv2d, PaddedMaxPool2d, PaddedAvgPool2d   per-side (asymmetric) padding
-    Gate, OneMinus         highway / gated-shortcut gates
-    AffineTheta, AffineGrid, GridSample              the spatial transformer
-    StochasticDepth        a residual branch kept with probability `survival`
-    DropPath               torchvision's StochasticDepth (inverted, identity in eval)
-    LayerNorm2d            LayerNorm over the channels of a CxHxW map
-    FrozenBatchNorm2d      batch norm whose terms are all buffers (detection backbones)
-    CenterCrop             the centre window of a map (U-Net's cropped skips)
-    ChannelSlice           a range of channels
-    Permute                a reordering of the dimensions (channels-last and back)
+    Add Mean Max Mul, Concat, Scale                  element-wise joins, concatenation, a constant
+    ZeroPadShortcut; PaddedConv2d, PaddedMaxPool2d, PaddedAvgPool2d   option-A shortcut; per-side padding
+    Gate, OneMinus; AffineTheta, AffineGrid, GridSample   gates; the spatial transformer
+    StochasticDepth, DropPath                        a branch kept with probability p (paper, torchvision)
+    LayerNorm2d, ChannelSlice, Permute               channels: LayerNorm over them, a range, reordered
+    FrozenBatchNorm2d, CenterCrop                    buffers-only batch norm; U-Net's cropped skips
     FractalJoin, sample_drop_path                    FractalNet's join with drop-path
-    init_like_torchvision  the initialisation
+    init_like_torchvision, residual_branch_bns       the initialisation, the BNs zero-init zeroes
     fold_batchnorm         BN folding of a state_dict
 """
+
 from __future__ import annotations
 
 import math  # noqa: F401  (available to the copied definitions)
@@ -36,29 +29,23 @@ import torch.nn.functional as F
 
 
 class Group(nn.Module):
-    """One level of the spec's hierarchy: a stage, a block, a shortcut.
-
-    Children are added by name; numeric names (unnamed items, repetitions)
-    are reached by index, like nn.Sequential: `self.layer1[0].conv1`.
-    """
+    """A level of the spec's hierarchy; numeric children by index, as in nn.Sequential: `self[2]`."""
 
     def __getitem__(self, name):
         name = str(name)
         return self._modules[name] if name in self._modules else self._parameters[name]
 
     def __setitem__(self, name, module):
-        if isinstance(module, nn.Parameter):  # a parameter of the level itself (layer scale)
+        if isinstance(module, nn.Parameter):  # of the level itself (layer scale)
             self.register_parameter(str(name), module)
         else:
             self.add_module(str(name), module)
 
 
 class Add(nn.Module):
-    """Element-wise sum of the inputs (a residual join).
+    """Element-wise sum (a residual join); `inplace` adds into the first input (`out += identity`).
 
-    `inplace=True` (chosen by the code generator only where the first input
-    is a fresh tensor used nowhere else) adds into the first input, as
-    torchvision's blocks do with `out += identity`.
+    The code generator sets `inplace` only where that input is fresh and used nowhere else.
     """
 
     def __init__(self, inplace: bool = False):
@@ -66,12 +53,8 @@ class Add(nn.Module):
         self.inplace = inplace
 
     def forward(self, first, *rest):
-        if self.inplace:
-            for other in rest:
-                first += other
-            return first
         for other in rest:
-            first = first + other
+            first = first.add_(other) if self.inplace else first + other
         return first
 
     def extra_repr(self):
@@ -134,8 +117,14 @@ class ZeroPadShortcut(nn.Module):
     all after them (`"end"`, PyramidNet); `subsample="avgpool"` pools (ceil mode) instead of striding.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, place: str = "split",
-                 subsample: str = "stride"):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        place: str = "split",
+        subsample: str = "stride",
+    ):
         super().__init__()
         self.stride, self.subsample = stride, subsample
         extra = out_channels - in_channels
@@ -240,27 +229,43 @@ class AffineGrid(nn.Module):
 
     def forward(self, theta):
         n = theta.shape[0]
-        return F.affine_grid(theta.view(n, 2, 3), (n, 1) + self.size, align_corners=self.align_corners)
+        return F.affine_grid(
+            theta.view(n, 2, 3), (n, 1) + self.size, align_corners=self.align_corners
+        )
 
 
 class GridSample(nn.Module):
     """Sample the image (N, C, H, W) at the grid (N, H', W', 2) -> (N, C, H', W')."""
 
-    def __init__(self, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool = False):
+    def __init__(
+        self,
+        mode: str = "bilinear",
+        padding_mode: str = "zeros",
+        align_corners: bool = False,
+    ):
         super().__init__()
-        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+        self.mode, self.padding_mode, self.align_corners = (
+            mode,
+            padding_mode,
+            align_corners,
+        )
 
     def forward(self, image, grid):
-        return F.grid_sample(image, grid.to(image.dtype), mode=self.mode, padding_mode=self.padding_mode,
-                             align_corners=self.align_corners)
+        return F.grid_sample(
+            image,
+            grid.to(image.dtype),
+            mode=self.mode,
+            padding_mode=self.padding_mode,
+            align_corners=self.align_corners,
+        )
 
 
 class StochasticDepth(nn.Module):
     """The last op of a residual branch kept with probability `survival` (Huang et al. 2016).
 
-    Training: the branch times b ~ Bernoulli(survival), one draw per mini-batch
-    (`mode="batch"`) or per sample (`"row"`), no rescaling. Eval: times `survival`.
-    The branch is still computed when dropped (the mask keeps the graph static).
+    Training: times b ~ Bernoulli(survival), one draw per mini-batch (`mode="batch"`) or
+    sample (`"row"`), no rescaling; still computed when dropped (a static graph).
+    Eval: times `survival`.
     """
 
     def __init__(self, survival: float, mode: str = "batch"):
@@ -281,8 +286,8 @@ class StochasticDepth(nn.Module):
 class DropPath(nn.Module):
     """torchvision's StochasticDepth / timm's DropPath, with torchvision's draws.
 
-    Training: zero each sample (`"row"`) or the batch with probability p and
-    divide what is kept by 1 - p. Eval: the identity.
+    Training: zero each sample (`"row"`) or the batch with probability p, divide
+    what is kept by 1 - p. Eval: the identity.
     """
 
     def __init__(self, p: float, mode: str = "row"):
@@ -293,7 +298,11 @@ class DropPath(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         survival = 1.0 - self.p
-        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        shape = (
+            (x.shape[0],) + (1,) * (x.dim() - 1)
+            if self.mode == "row"
+            else [1] * x.dim()
+        )
         keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(survival)
         if survival > 0.0:
             keep.div_(survival)
@@ -351,7 +360,8 @@ class CenterCrop(nn.Module):
         self.top, self.left, self.height, self.width = top, left, height, width
 
     def forward(self, x):
-        return x[:, :, self.top:self.top + self.height, self.left:self.left + self.width]
+        bottom, right = self.top + self.height, self.left + self.width
+        return x[:, :, self.top : bottom, self.left : right]
 
     def extra_repr(self):
         return f"top={self.top}, left={self.left}, size=({self.height}, {self.width})"
@@ -365,13 +375,13 @@ class ChannelSlice(nn.Module):
         self.start, self.stop = start, stop
 
     def forward(self, x):
-        return x[:, self.start:self.stop]
+        return x[:, self.start : self.stop]
 
     def extra_repr(self):
         return f"{self.start}, {self.stop}"
 
 
-def sample_drop_path(groups: dict, training: bool, device):
+def sample_drop_path(groups, training: bool, device):
     """One drop-path draw per mini-batch for the whole network (FractalNet).
 
     Returns None in eval mode, else {"u": U(0, 1) deciding global vs local for
@@ -380,7 +390,10 @@ def sample_drop_path(groups: dict, training: bool, device):
     """
     if not training:
         return None
-    columns = {group: torch.randint(1, count + 1, (), device=device) for group, count in groups.items()}
+    columns = {
+        group: torch.randint(1, count + 1, (), device=device)
+        for group, count in dict(groups).items()
+    }
     return {"u": torch.rand((), device=device), "column": columns}
 
 
@@ -395,8 +408,15 @@ class FractalJoin(nn.Module):
     the dropped slots.
     """
 
-    def __init__(self, mode: str, columns, drop: str = "none", p_local: float = 0.15,
-                 global_ratio: float = 0.5, group: str = "fractal"):
+    def __init__(
+        self,
+        mode: str,
+        columns,
+        drop: str = "none",
+        p_local: float = 0.15,
+        global_ratio: float = 0.5,
+        group: str = "fractal",
+    ):
         super().__init__()
         self.mode, self.columns, self.drop = mode, tuple(columns), drop
         self.p_local, self.global_ratio, self.group = p_local, global_ratio, group
@@ -406,7 +426,9 @@ class FractalJoin(nn.Module):
             return self.merge(inputs)
         keep = self.kept(len(inputs), inputs[0].device, drop_path)
         if self.mode == "concat":
-            return torch.cat([torch.where(keep[i], x, 0.0) for i, x in enumerate(inputs)], 1)
+            return torch.cat(
+                [torch.where(keep[i], x, 0.0) for i, x in enumerate(inputs)], 1
+            )
         if self.mode == "max":
             out = torch.where(keep[0], inputs[0], float("-inf"))
             for i, x in enumerate(inputs[1:], start=1):
@@ -430,7 +452,9 @@ class FractalJoin(nn.Module):
     def kept(self, n: int, device, drop_path):
         """Boolean mask over the inputs: which ones this mini-batch keeps."""
         columns = torch.tensor(self.columns, device=device)
-        global_keep = columns == drop_path["column"][self.group] if self.drop != "local" else None
+        global_keep = (
+            columns == drop_path["column"][self.group] if self.drop != "local" else None
+        )
         if self.drop == "global":
             return global_keep
         local = torch.rand(n, device=device) >= self.p_local
@@ -442,7 +466,9 @@ class FractalJoin(nn.Module):
 
     def extra_repr(self):
         text = f"{self.mode}, columns={self.columns}"
-        return text + (f", drop={self.drop}, group={self.group!r}" if self.drop != "none" else "")
+        return text + (
+            f", drop={self.drop}, group={self.group!r}" if self.drop != "none" else ""
+        )
 
 
 def init_like_torchvision(model: nn.Module, zero_init: tuple = ()) -> None:
@@ -471,6 +497,16 @@ def init_like_torchvision(model: nn.Module, zero_init: tuple = ()) -> None:
         nn.init.zeros_(model.get_submodule(name).weight)
 
 
+def residual_branch_bns(model: nn.Module) -> tuple:
+    """The last BN of each residual branch: each module's RESIDUAL_BNS, qualified, in module order."""
+    names = []
+    for name, module in model.named_modules():
+        names += [
+            f"{name}.{n}".lstrip(".") for n in getattr(module, "RESIDUAL_BNS", ())
+        ]
+    return tuple(names)
+
+
 def fold_batchnorm(state_dict: dict, folds: tuple) -> dict:
     """Fold eval-mode batch norm into the preceding conv, on a state_dict.
 
@@ -493,6 +529,8 @@ def fold_batchnorm(state_dict: dict, folds: tuple) -> dict:
         bias = state.get(f"{conv}.bias")
         bias = torch.zeros_like(mean) if bias is None else bias.double()
         s = gamma / torch.sqrt(var + eps)
-        state[f"{conv}.weight"] = (weight.double() * s.reshape(-1, 1, 1, 1)).to(weight.dtype)
+        state[f"{conv}.weight"] = (weight.double() * s.reshape(-1, 1, 1, 1)).to(
+            weight.dtype
+        )
         state[f"{conv}.bias"] = ((bias - mean) * s + beta).to(weight.dtype)
     return state

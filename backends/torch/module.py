@@ -6,7 +6,9 @@
 
     archdsl compile specs/resnet50.arch --target torch -o resnet50.py [--fuse-bn]
 
-Both paths run the same generated source (codegen.module_source): the
+Both paths run the same generated source: by default the structured form
+(structured.py, printing.py: a class per block template, nn.Sequential for repetitions),
+with `flat` the straight-line one (codegen.py). The
 in-memory class is that source compiled under a `<archdsl ...>` file name
 registered with linecache, so tracebacks and debuggers show the generated
 lines. `torch.manual_seed(n); Resnet50()` from the written file and
@@ -23,16 +25,21 @@ import torch
 from archdsl.files import atomic_write
 from archdsl.targets import OutputOptions, TorchOptions
 
-from .codegen import module_source
+from . import codegen, printing
 from .layers import fold_batchnorm
 
 _serial = itertools.count(1)
 
 
-def module_class(arch, fold_bn: bool = False) -> type[torch.nn.Module]:
+def module_source(arch, fold_bn: bool = False, flat: bool = False) -> tuple[str, str]:
+    """(the generated file's source, its network class name)."""
+    return (codegen if flat else printing).module_source(arch, fold_bn)
+
+
+def module_class(arch, fold_bn: bool = False, flat: bool = False) -> type[torch.nn.Module]:
     """Compile the generated source for `arch` and return its module class."""
-    source, name = module_source(arch, fold_bn)
-    filename = f"<archdsl {arch.name}{' bn-folded' if fold_bn else ''} #{next(_serial)}>"
+    source, name = module_source(arch, fold_bn, flat)
+    filename = f"<archdsl {arch.name}{' bn-folded' if fold_bn else ''}{' flat' if flat else ''} #{next(_serial)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": f"archdsl_generated.{name}"}
     exec(compile(source, filename, "exec"), namespace)  # generated from validated names only
@@ -52,12 +59,12 @@ def _seeded(seed: int | None):
 def build_module(arch, options: TorchOptions = TorchOptions(), weights: dict | None = None) -> torch.nn.Module:
     """The spec as an nn.Module (see Architecture.to_torch)."""
     with _seeded(options.seed):
-        model = module_class(arch)(zero_init_residual=options.zero_init_residual)
+        model = module_class(arch, flat=options.flat)(zero_init_residual=options.zero_init_residual)
     if weights is not None:
         model.load_state_dict(weights)
     if not options.fuse_bn:
         return model
-    folded_cls = module_class(arch, fold_bn=True)
+    folded_cls = module_class(arch, fold_bn=True, flat=options.flat)
     with _seeded(0):  # its own initialisation is overwritten; keep the caller's RNG untouched
         folded = folded_cls()
     folded.load_state_dict(fold_batchnorm(model.state_dict(), folded_cls.BN_FOLDS))
@@ -66,5 +73,5 @@ def build_module(arch, options: TorchOptions = TorchOptions(), weights: dict | N
 
 def write(arch, path, options: TorchOptions = TorchOptions(), output: OutputOptions = OutputOptions()) -> None:
     """`archdsl compile --target torch`: write the module's standalone source."""
-    source, _ = module_source(arch, fold_bn=options.fuse_bn)
+    source, _ = module_source(arch, fold_bn=options.fuse_bn, flat=options.flat)
     atomic_write(path, source, follow_symlinks=output.follow_symlinks)

@@ -1,0 +1,341 @@
+"""One class per block template: its instances' bodies merged, the values that differ as parameters.
+
+    bottleneck at layer1.0 (with downsample), layer1.1, ..., layer4.2
+        ->  class Bottleneck(nn.Module):
+                def __init__(self, in_channels, planes, stride=1, downsample=False)
+            Bottleneck(64, 64, downsample=True), Bottleneck(256, 64), ...
+
+Instances with the same structure share a class. One whose body is another's
+with some top-level modules left out (a shortcut that is the identity here,
+a projection there) joins it: the missing modules become `None` under a flag,
+and forward skips them (`if self.downsample is not None:`), taking the input
+the missing module would have read (the fork, for a residual shortcut). Each
+literal of the instances' constructors becomes the template argument, or the
+input width, whose values it has in every instance (`planes`, `planes * 4`,
+`in_channels`); a value no argument explains becomes its own parameter. A
+template whose instances cannot merge gets one class per structure
+(`Bottleneck`, `Bottleneck2`).
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from archdsl.ops import fmt
+
+from .exprs import Call, Expr, Lit, Slot, skeleton, template
+from .scopes import Body
+
+_GEOMETRY = {"kernel_size", "stride", "padding", "dilation", "pad"}  # never named after a constant argument
+_DEFAULTS = (0, 1, False, None)
+
+
+@dataclass
+class Param:
+    name: str
+    values: tuple  # one per instance
+    default: object = None
+    has_default: bool = False
+
+
+@dataclass
+class ClassDef:
+    name: str
+    template: str
+    base: str  # nn.Module, Group (children with numeric names) or nn.Sequential
+    params: list[Param]
+    body: Body  # the fullest instance's
+    exprs: dict[str, Expr | None]  # entry path -> generalised constructor
+    optional: dict[str, str]  # entry path -> the flag that keeps it
+    fallbacks: dict[str, str]  # step key of an optional module -> the input it passes on without it
+    comments: dict[str, str]  # step key -> its shape, where every instance has the same
+    count: int
+
+
+def camel(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"_+", name) if p) or "Block"
+
+
+class TemplateClasses:
+    def __init__(self, structured):
+        self.st = structured
+        self.defs: list[ClassDef] = []
+        self.calls: dict[str, Expr | None] = {}
+        self._built: set[str] = set()
+
+    def call(self, path: str, name: str) -> Expr | None:
+        if name not in self._built:
+            self._built.add(name)
+            self._build(name)
+        return self.calls.get(path)
+
+    def _build(self, name: str):
+        st = self.st
+        paths = [p for p, m in st.scopes.g.modules.items()
+                 if m.kind == "block" and m.template == name and st.scopes.is_unit(p)]
+        bodies = [st.body(p) for p in paths]
+        groups: list[_Group] = []
+        for i, body in enumerate(bodies):
+            if not any(g.join(i, body) for g in groups):
+                groups.append(_Group(body, {body.structure(): body}, [i]))
+        used = {d.name for d in self.defs} | set(st.dense_classes.values())
+        for group in groups:
+            cls = camel(name)
+            k = 1
+            while cls in used:
+                k += 1
+                cls = f"{camel(name)}{k}"
+            used.add(cls)
+            members = [paths[i] for i in group.members]
+            cdef = self._class(cls, name, members, [bodies[i] for i in group.members], group)
+            if cdef is not None:
+                self.defs.append(cdef)
+
+    def _class(self, cls: str, name: str, paths, bodies, group) -> ClassDef | None:
+        st = self.st
+        infos = [st.scopes.g.modules[p].info for p in paths]
+        table = _Params([a for a, _ in infos[0].args], [dict(i.args) for i in infos],
+                        tuple(st.scopes.entry_shape(p)[0] for p in paths))
+        full = group.full
+        have = [{e.path: e.expr for e in b.entries} for b in bodies]
+        exprs, optional = {}, {}
+        for entry in full.entries:
+            idx = [i for i, h in enumerate(have) if entry.path in h]
+            if len(idx) < len(paths):
+                optional[entry.path] = table.flag(entry.path, tuple(i in idx for i in range(len(paths))), entry.expr)
+            if entry.expr is None:
+                exprs[entry.path] = None
+                continue
+            found = template([have[i][entry.path] for i in idx], st.signatures,
+                             lambda slot, values, e=entry.path, idx=idx: table.choose(e, slot, values, idx))
+            if found is None:
+                return None
+            exprs[entry.path] = found
+        params = table.finish()
+        st.signatures.generated[cls] = ([p.name for p in params if not p.has_default],
+                                        {p.name: p.default for p in params if p.has_default})
+        base = "nn.Sequential" if st.chain(full) and not optional else \
+            "Group" if any(not _attribute(e.path.split(".")[0]) for e in full.entries) else "nn.Module"
+        cdef = ClassDef(cls, name, base, params, full, exprs, optional, group.fallbacks, _comments(st, bodies),
+                        len(paths))
+        for i, path in enumerate(paths):
+            args = tuple(Lit(p.values[i]) for p in params if not p.has_default)
+            kwargs = tuple((p.name, Lit(p.values[i])) for p in params
+                           if p.has_default and not _same(p.values[i], p.default))
+            self.calls[path] = Call(cls, args, kwargs)
+        return cdef
+
+
+def _attribute(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _comments(st, bodies) -> dict[str, str]:
+    shapes: dict[str, set] = {}
+    for body in bodies:
+        for step in body.steps:
+            shapes.setdefault(step.key, set()).add(tuple(st.scopes.shapes[step.out]))
+    return {k: fmt(next(iter(v))) for k, v in shapes.items() if len(v) == 1}
+
+
+# ---------------------------------------------------------------- merging instances
+
+
+@dataclass
+class _Group:
+    full: Body
+    variants: dict  # structure -> a body with it
+    members: list[int]
+    fallbacks: dict[str, str] = field(default_factory=dict)
+
+    def join(self, i: int, body: Body) -> bool:
+        key = body.structure()
+        if key in self.variants:
+            self.members.append(i)
+            return True
+        variants = list(self.variants.values()) + [body]
+        for full in (self.full, body):
+            if all(v is full or _within(v, full) for v in variants):
+                fallbacks = _fallbacks(full, variants)
+                if fallbacks is not None:
+                    self.full, self.fallbacks = full, fallbacks
+                    self.variants[key] = body
+                    self.members.append(i)
+                    return True
+        return False
+
+
+def _subsequence(short, long) -> bool:
+    it = iter(long)
+    return all(any(x == y for y in it) for x in short)
+
+
+def _within(part: Body, full: Body) -> bool:
+    """`part` is `full` with some top-level modules (and their steps) left out."""
+    entries, all_entries = [e.path for e in part.entries], [e.path for e in full.entries]
+    shapes = {e.path: skeleton(e.expr) for e in full.entries}
+    if any(shapes.get(e.path, ()) != skeleton(e.expr) for e in part.entries):
+        return False
+    if not _subsequence(entries, all_entries) or part.zero != full.zero or part.needs_dp != full.needs_dp:
+        return False
+    missing = set(all_entries) - set(entries)
+    if any("." in m or dict((e.path, e.expr) for e in full.entries)[m] is None for m in missing):
+        return False
+    keys, all_keys = [s.key for s in part.steps], [s.key for s in full.steps]
+    if not _subsequence(keys, all_keys):
+        return False
+    gone = [s for s in full.steps if s.key not in set(keys)]
+    return {s.callee for s in gone} == missing and len(gone) == len(missing)
+
+
+def _fallbacks(full: Body, variants: list[Body]) -> dict[str, str] | None:
+    """For each module some instance lacks, the input it passes on there; None if no choice fits all."""
+    steps = {s.key: s for s in full.steps}
+    optional = [s for s in full.steps if any(s.key not in {t.key for t in v.steps} for v in variants)]
+    choice: dict[str, str] = {}
+    for step in optional:
+        for candidate in dict.fromkeys(step.inputs):
+            choice[step.key] = candidate
+            if all(_consistent(full, steps, v, choice, partial=True) for v in variants):
+                break
+        else:
+            return None
+    return choice if all(_consistent(full, steps, v, choice) for v in variants) else None
+
+
+def _consistent(full: Body, steps, variant: Body, choice, partial: bool = False) -> bool:
+    present = {s.key for s in variant.steps}
+
+    def resolve(key):
+        while key != "x" and key not in present:
+            if key not in choice:
+                return None
+            key = choice[key]
+        return key
+
+    for step in variant.steps:
+        wanted = tuple(resolve(k) for k in steps[step.key].inputs)
+        if None in wanted:
+            if partial:
+                continue
+            return False
+        if wanted != step.inputs:
+            return False
+    exit_key = resolve(full.exit)
+    return (exit_key is None and partial) or exit_key == variant.exit
+
+
+# ---------------------------------------------------------------- parameters
+
+
+class _Params:
+    """The constructor parameters of one class, found from the values each slot takes."""
+
+    def __init__(self, arg_names, args: list[dict], in_channels: tuple):
+        self.n = len(args)
+        self.candidates = [(_safe(a), tuple(_plain(d.get(a)) for d in args)) for a in arg_names]
+        self.in_channels = in_channels
+        self.used: dict[str, Param] = {}
+        self.order: list[str] = []
+
+    def _use(self, name: str, values: tuple) -> Slot:
+        if name not in self.used:
+            self.used[name] = Param(name, values)
+        return Slot(name)
+
+    def choose(self, entry: str, slot: str, values: tuple, idx: list[int]):
+        last = slot.rpartition(".")[2]
+        values = tuple(_plain(v) for v in values)
+        if len(set(map(repr, values))) == 1:
+            v = values[0]
+            if type(v) is int and v >= 2 and last not in _GEOMETRY:
+                named = [n for n, vec in self.candidates if len(set(vec)) == 1 and vec[0] == v and type(vec[0]) is int]
+                if len(named) == 1:
+                    return self._use(named[0], dict(self.candidates)[named[0]])
+            return Lit(values[0])
+        pool = [("in_channels", self.in_channels)] + self.candidates
+        for name, vec in pool[1:] + pool[:1]:
+            if tuple(vec[i] for i in idx) == values:
+                return self._use(name, vec)
+        if all(type(v) is int for v in values):
+            for name, vec in pool:
+                sub = tuple(vec[i] for i in idx)
+                found = _arithmetic(name, sub, values)
+                if found is not None:
+                    self._use(name, vec)
+                    return Slot(found)
+        full = list(values)
+        if len(idx) < self.n:  # an optional module: the other instances' values do not matter
+            by = dict(zip(idx, values))
+            full = [by.get(i, values[0]) for i in range(self.n)]
+        for param in self.used.values():
+            if param.values == tuple(full) and param.name.startswith(_safe(entry.replace(".", "_"))):
+                return Slot(param.name)
+        name = _safe(last if not _attribute_like(entry) and last not in self.used else f"{entry}_{last}".replace(".", "_"))
+        while name in self.used or name in dict(self.candidates):
+            name += "_"
+        return self._use(name, tuple(full))
+
+    def flag(self, entry: str, present: tuple, expr: Expr | None = None) -> str:
+        for param in self.used.values():
+            if param.values == present and param.has_default and param.default is False:
+                return param.name
+        fn = expr.fn.rpartition(".")[2].lower() if isinstance(expr, Call) else ""
+        name = _safe(entry if _attribute_like(entry) or not fn else fn)
+        while name in self.used or name in dict(self.candidates):
+            name = "use_" + name
+        self.used[name] = Param(name, present, False, True)
+        return name
+
+    def finish(self) -> list[Param]:
+        order = ["in_channels"] + [n for n, _ in self.candidates]
+        ranked = sorted(self.used.values(), key=lambda p: order.index(p.name) if p.name in order else len(order))
+        for p in ranked:
+            if p.has_default:
+                continue
+            common, _ = Counter(map(repr, p.values)).most_common(1)[0]
+            value = next(v for v in p.values if repr(v) == common)
+            if any(_same(value, d) for d in _DEFAULTS):
+                p.default, p.has_default = value, True
+        return [p for p in ranked if not p.has_default] + [p for p in ranked if p.has_default]
+
+
+def _attribute_like(name: str) -> bool:
+    return re.fullmatch(r"[A-Za-z_][\w.]*", name) is not None
+
+
+def _arithmetic(name: str, base: tuple, values: tuple) -> str | None:
+    if not all(type(b) is int for b in base):
+        return None
+    if all(v == (b - 1) // 2 for b, v in zip(base, values)):
+        return f"({name} - 1) // 2"  # "same" padding of an odd kernel
+    if all(b != 0 and v % b == 0 for b, v in zip(base, values)):
+        k = {v // b for b, v in zip(base, values)}
+        if len(k) == 1 and next(iter(k)) >= 2:
+            return f"{name} * {next(iter(k))}"
+    if all(v != 0 and b % v == 0 for b, v in zip(base, values)):
+        k = {b // v for b, v in zip(base, values)}
+        if len(k) == 1 and next(iter(k)) >= 2:
+            return f"{name} // {next(iter(k))}"
+    d = {v - b for b, v in zip(base, values)}
+    if len(d) == 1:
+        d = next(iter(d))
+        return f"{name} + {d}" if d > 0 else f"{name} - {-d}"
+    return None
+
+
+def _plain(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _safe(name: str) -> str:
+    name = re.sub(r"\W", "_", name)
+    if not name or name[0].isdigit():
+        name = "p" + name
+    return name + "_" if keyword.iskeyword(name) or name in ("self", "x", "super") else name
