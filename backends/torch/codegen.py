@@ -332,11 +332,9 @@ def render_class(arch, low: Lowered, fold_bn: bool) -> str:
     out.append(f"{ind}SPEC = {arch.name!r}")
     out.append(f"{ind}INPUT_SHAPE = {lit(tuple(arch.input_shape))}")
     if arch.graph.more_inputs:
-        shapes = ", ".join(f"{lit(k)}: {lit(tuple(v))}" for k, v in arch.input_shapes.items())
-        out.append(f"{ind}INPUT_SHAPES = {{{shapes}}}  # forward(x, *the others, in this order)")
+        out.append(f"{ind}INPUT_SHAPES = {lit(tuple((k, tuple(v)) for k, v in arch.input_shapes.items()))}")
     if arch.graph.outputs:
-        shapes = ", ".join(f"{lit(k)}: {lit(tuple(v))}" for k, v in arch.output_shapes.items())
-        out.append(f"{ind}OUTPUT_SHAPES = {{{shapes}}}")
+        out.append(f"{ind}OUTPUT_SHAPES = {lit(tuple((k, tuple(v)) for k, v in arch.output_shapes.items()))}")
     else:
         out.append(f"{ind}OUTPUT_SHAPE = {lit(tuple(arch.output_shape))}")
     if "sample_drop_path" in low.uses:

@@ -34,11 +34,12 @@ def forward_lines(body: Body, indent: int, comments: dict[str, str], optional: d
     for i, step in enumerate(steps):
         for key in step.inputs:
             last_use[key] = i
-    slot, free, count = {"x": 0}, [], 1
+    slot, free, count = {"x": 0, **{key: key for key in body.inputs[1:]}}, [], 1
+    kept = {body.exit} | {key for _, key in body.exits}  # returned: never overwritten
     lines = [f"drop_path = sample_drop_path(self.DROP_PATH_GROUPS, self.training, x.device)"] if dp == "sample" else []
     pad = " " * 4
     for i, step in enumerate(steps):
-        dying = [k for k in dict.fromkeys(step.inputs) if last_use[k] == i and k != body.exit]
+        dying = [k for k in dict.fromkeys(step.inputs) if last_use[k] == i and k not in kept]
         fallback = optional.get(step.key)
         if fallback is not None and fallback in dying:
             target = slot[fallback]
@@ -52,7 +53,7 @@ def forward_lines(body: Body, indent: int, comments: dict[str, str], optional: d
         else:
             target, count = count, count + 1
         for k in dying:
-            if slot[k] != target:
+            if slot[k] != target and isinstance(slot[k], int):  # an input's own name is not recycled
                 free.append(slot[k])
         slot[step.key] = target
         args = [_var(slot[k]) for k in step.inputs] + (["drop_path=drop_path"] if step.drop_path else [])
@@ -66,6 +67,10 @@ def forward_lines(body: Body, indent: int, comments: dict[str, str], optional: d
         lines += [pad + line for line in statement(code, indent + 4, comments.get(step.key))]
         if slot[fallback] != target:
             lines += ["else:", f"{pad}{_var(target)} = {_var(slot[fallback])}"]
+    if body.as_tuple:
+        return lines + [f"return {', '.join(_var(slot[key]) for _, key in body.exits)}"]
+    if body.exits:
+        return lines + ["return {" + ", ".join(f"{literal(k)}: {_var(slot[key])}" for k, key in body.exits) + "}"]
     return lines + [f"return {_var(slot[body.exit])}"]
 
 
@@ -82,7 +87,9 @@ def attribute_path(path: str) -> str:
     return out
 
 
-def _var(slot: int) -> str:
+def _var(slot: int | str) -> str:
+    if isinstance(slot, str):
+        return slot
     return "x" if slot == 0 else f"x{slot}"
 
 
@@ -140,7 +147,14 @@ def network_class(st) -> tuple[list[str], str]:
     out = [f"class {name}(Group):", f'{_I1}"""{doc}\n{_I1}"""', ""]
     out.append(f"{_I1}SPEC = {literal(arch.name)}")
     out.append(f"{_I1}INPUT_SHAPE = {literal(tuple(arch.input_shape))}")
-    out.append(f"{_I1}OUTPUT_SHAPE = {literal(tuple(arch.output_shape))}")
+    if arch.graph.more_inputs:  # (name, shape) pairs, in forward's order (a class-level dict fails `ruff check`)
+        shapes = literal(tuple((k, tuple(v)) for k, v in arch.input_shapes.items()))
+        out += [_I1 + line for line in statement(f"INPUT_SHAPES = {shapes}", 4)]
+    if arch.graph.outputs:
+        shapes = literal(tuple((k, tuple(v)) for k, v in arch.output_shapes.items()))
+        out += [_I1 + line for line in statement(f"OUTPUT_SHAPES = {shapes}", 4)]
+    else:
+        out.append(f"{_I1}OUTPUT_SHAPE = {literal(tuple(arch.output_shape))}")
     if body.needs_dp:
         groups = literal(tuple(st.drop_path_groups.items()))
         out += [_I1 + line for line in statement(f"DROP_PATH_GROUPS = {groups}", 4, "(group, number of columns)")]
@@ -173,7 +187,7 @@ def network_class(st) -> tuple[list[str], str]:
                 f'{_I2}"""The last BN of each residual branch, in module order (for zero_init_residual)."""',
                 f"{_I2}return residual_branch_bns(self)"]
     comments = {s.key: fmt(st.scopes.shapes[s.out]) for s in body.steps}
-    out += ["", f"{_I1}def forward(self, x):"]
+    out += ["", f"{_I1}def forward(self, {', '.join(body.inputs)}):"]
     lines = forward_lines(body, 8, comments, {}, "sample" if body.needs_dp else None)
     return out + [_I2 + line for line in lines], name
 

@@ -51,6 +51,9 @@ class Body:
     exit: str  # key of the value returned
     zero: tuple[str, ...]  # relative names of the last BN of each residual branch inside, not in a unit
     needs_dp: bool
+    inputs: tuple[str, ...] = ("x",)  # the network's: x, then its further inputs by name
+    exits: tuple[tuple[str, str], ...] = ()  # the network's named outputs: (output name, value key)
+    as_tuple: bool = False  # the named outputs returned as a tuple
 
     def structure(self) -> tuple:
         """What must agree for two instances to share a class without optional parts."""
@@ -88,6 +91,8 @@ class Scopes:
         for nid in self.order:
             for p in g.inputs(nid):
                 uses[p] = uses.get(p, 0) + 1
+        for nid in g.output_nodes().values():  # an output is a use: no in-place op may overwrite it
+            uses[nid] = uses.get(nid, 0) + 1
         for nid in self.order:
             node = g.node(nid)
             if _owner(node):
@@ -121,7 +126,8 @@ class Scopes:
             nodes = self.members.get(path, [])
             inside = set(nodes)
             ins = list(dict.fromkeys(p for n in nodes for p in self.g.inputs(n) if p not in inside))
-            outs = [n for n in nodes if n == self.g.output or any(c not in inside for c in self.g.consumers(n))]
+            returned = set(self.g.output_nodes().values())
+            outs = [n for n in nodes if n in returned or any(c not in inside for c in self.g.consumers(n))]
             self._io[path] = (ins, outs)
         return self._io[path]
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import keyword
 import re
+from dataclasses import replace
 
 from archdsl.transforms import fold_bn as fold_graph
 
 from .classes import TemplateClasses
-from .codegen import residual_branch_norms
+from .codegen import input_variables, residual_branch_norms
 from .exprs import Call, Expr, Lit, Signatures, Slot, Text, render, template
 from .scopes import Body, Entry, Scopes, Step
 
@@ -80,6 +81,7 @@ class Structured:
             key_of[ins[0]] = "x"
         else:
             key_of[s.g.input] = "x"
+            key_of.update(input_variables(s.g))  # the further inputs: keys are their argument names
         done: set[str] = set()
         for nid in s.members[path]:
             unit = self._outer_unit(path, s.g.node(nid).name)
@@ -101,7 +103,12 @@ class Structured:
             key_of[out] = step.key
             steps.append(step)
         exit_key = key_of[outs[0]] if path else key_of[s.g.output]
-        return Body(path, tuple(entries), tuple(steps), exit_key, tuple(zero), any(t.drop_path for t in steps))
+        body = Body(path, tuple(entries), tuple(steps), exit_key, tuple(zero), any(t.drop_path for t in steps))
+        if not path:
+            body = replace(body, inputs=("x", *input_variables(s.g).values()),
+                           exits=tuple((k, key_of[n]) for k, n in (s.g.outputs or {}).items()),
+                           as_tuple=s.g.outputs_as_tuple)
+        return body
 
     def _outer_unit(self, path: str, name: str) -> str | None:
         """The outermost unit strictly inside `path` that holds node `name`."""
