@@ -20,8 +20,8 @@ demo: setup
 	$(BIN)/archdsl info specs/resnet152.arch --level stage
 	$(BIN)/archdsl compile specs/resnet152.arch --target torch -o out/resnet152.py
 
-test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+test: setup   # both cores (pytest-xdist); `pytest -m "not slow"` is the quick tier
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 bench: setup   # each benchmark prints its table; results are recorded in bench/RESULTS.md
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done

@@ -28,6 +28,7 @@ def weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # trains a net first; the commands' mechanics are test_experiments.py's, their errors below
 def test_lesion_reorder_and_effective_paths_run_on_trained_weights(cli, weights, tmp_path):
     code, out, _ = cli("lesion", *TINY, "--weights", weights, "--random", "1,2", "--samples", "2", "--json",
                        "--plot", tmp_path / "l.png")
@@ -88,7 +89,8 @@ def _example(name):
         sys.path.pop(0)
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in ("degradation", "effective_paths") else pytest.mark.slow)
+                                  for n in EXAMPLES])  # the lesion and reorder scripts' mechanics: test_experiments.py
 def test_each_reproduction_runs_in_its_quick_mode(name, tmp_path):
     _example(name).main(["--quick", "--out", str(tmp_path)])
     assert (tmp_path / f"{name}.png").stat().st_size > 1000

@@ -276,7 +276,8 @@ def test_cli_drop_and_units(cli):
     assert code == 2 and "--range expects LOW:HIGH" in err
 
 
-@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")])
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), pytest.param(".svg", b"<?xml", marks=pytest.mark.slow),
+                                           pytest.param(".pdf", b"%PDF", marks=pytest.mark.slow)])
 def test_cli_plot(cli, tmp_path, suffix, magic):
     target = tmp_path / f"hist{suffix}"
     code, out, _ = cli("paths", "specs/cifar/resnet110.arch", "--plot", target, "--range", "19:35")

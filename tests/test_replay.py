@@ -21,7 +21,16 @@ def _fresh(monkeypatch, path, **params):
         return archdsl.load(path, **params)
 
 
-@pytest.mark.parametrize("path", backend_specs(SPECS) + [p for p in EXAMPLES if p.suffix == ".arch"], ids=rel)
+# one spec of each kind of structure in the default suite; every spec and example: slow
+QUICK = {f"{name}.arch" for name in ("resnet50", "cifar/resnet110", "densenet121", "efficientnet_b0", "convnext_tiny",
+                                     "cifar/fractalnet20", "cifar/resnet110_shared", "inception_v3", "regnet_y_400mf",
+                                     "segmentation/unet", "detection/yolov8n_neck", "detection/resnet50_fpn",
+                                     "segmentation/lraspp_mobilenet_v3_large")}
+ALL = backend_specs(SPECS) + [p for p in EXAMPLES if p.suffix == ".arch"]
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=() if rel(p).removeprefix("specs/") in QUICK else pytest.mark.slow)
+                                  for p in ALL], ids=rel)
 def test_replayed_blocks_equal_built_ones(path, monkeypatch):
     assert _graph_text(archdsl.load(path)) == _graph_text(_fresh(monkeypatch, path))
 

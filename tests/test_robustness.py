@@ -49,8 +49,8 @@ def refused(text, fragment, fmt="arch"):
     (HEAD + 'let s0 = "ab"\n' + "".join(f"let s{i + 1} = s{i} + s{i}\n" for i in range(30)) + "network { relu }\n",
      "too long"),
     (HEAD + "network { input: relu }\n", "name 'input' is already used"),
-    (HEAD.replace("3x8x8", "16x8x8") + "block b() { residual { conv(16, 3, padding=1) } }\nnetwork { b x 30000 }\n",
-     "path statistics"),
+    pytest.param(HEAD.replace("3x8x8", "16x8x8") + "block b() { residual { conv(16, 3, padding=1) } }\n"
+                 "network { b x 30000 }\n", "path statistics", marks=pytest.mark.slow),  # builds 90,000 nodes first
 ])
 def test_probe_is_a_located_error(text, fragment):
     refused(text, fragment)

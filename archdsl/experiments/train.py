@@ -65,9 +65,11 @@ def learning_rate(config: TrainConfig, epoch: int, step: int, steps_per_epoch: i
     return config.lr * 0.1 ** drops
 
 
-def train(arch, data: Dataset, config: TrainConfig = TrainConfig(), seed: int = 0, progress=sys.stderr,
+def train(arch, data: Dataset, config: TrainConfig = TrainConfig(), seed: int = 0, progress="stderr",
           model=None):
-    """Train `arch` (or the given `model` of it) on `data`; returns (model, History)."""
+    """Train `arch` (or the given `model` of it) on `data`; returns (model, History). `progress`: a stream for
+    the progress bar, None for none; by default the standard error stream at the time of the call."""
+    progress = sys.stderr if progress == "stderr" else progress
     if config.schedule not in SCHEDULES:
         raise ArchError(f"--schedule must be one of {', '.join(SCHEDULES)}, got '{config.schedule}'")
     model = model if model is not None else arch.to_torch(seed=seed)
