@@ -90,7 +90,9 @@ class Elaborator:
         self.recordings: dict[tuple, Recording | None] = {}  # block calls built once, replayed after (replay.py)
         self.here: Names | None = None  # the container whose items are being elaborated (for `@name`)
         self.cursor = -1  # the tensor the current sequence has reached
-        self.tensors: dict[str, Tensor] = {}  # every item's output by qualified name (for `@a.b`)
+        self.plain_calls: set[int] = set()  # layer calls (AST ids) with no tensor among their arguments
+        self.inferred: dict[tuple, tuple] = {}  # (id(op), input shapes) -> (op, resolved op, output shape)
+        self.tensors: dict[str, int] = {}  # every item's output node by qualified name (for `@a.b`)
 
     # ---------------------------------------------------------------- entry
 
@@ -102,7 +104,7 @@ class Elaborator:
         top = Names("", {name: span for name, _, span in inputs})  # the inputs' names are taken
         for name, shape, span in inputs:
             nid = self.add(REGISTRY["input"](shape=shape), name, span, [])
-            self.record(top, name, nid, span)
+            self.record(top, name, nid)
             if nid == 0:
                 self.g.input = self.g.output = nid
                 top.tensors["input"] = top.tensors[name]  # @input: the first input, whatever its name
@@ -126,11 +128,11 @@ class Elaborator:
     def resolve_tensor(self, ref: A.TensorRef, scope: dict) -> Tensor:
         return resolve(self, ref, scope)
 
-    def record(self, names: Names, local: str, nid: int, span: Span) -> None:
+    def record(self, names: Names, local: str, nid: int, qualified: str | None = None) -> None:
         """`local`'s output is `nid`: `@local` in this body and the ones nested in it, `@...local` by path."""
-        t = Tensor(nid, self.shapes[nid], names.qualify(local), span)
-        names.tensors[local] = t
-        self.tensors[t.name] = t
+        qualified = qualified or names.qualify(local)
+        names.tensors[local] = (nid, qualified)
+        self.tensors[qualified] = nid
 
     # ---------------------------------------------------------------- graph building
 
@@ -141,6 +143,21 @@ class Elaborator:
                             f"unchanged; write `identity` for an identity branch) (in {name})", span)
         shapes = self.shapes
         in_shapes = [shapes[i] for i in inputs]
+        key = (id(op), *in_shapes)
+        known = self.inferred.get(key)
+        if known is None:
+            known = self.inferred[key] = (op, *self.infer(op, in_shapes, name, span))  # keeps op alive: ids stay
+        op, shape = known[1], known[2]
+        nid = len(shapes)
+        if nid >= MAX_NODES:
+            raise ArchError(f"the network has more than {MAX_NODES:,} nodes (archdsl's limit)", span)
+        self.tick(2 + len(inputs), span)  # edges count: a dense block's concats grow quadratically
+        self.g.add(Node(nid, name, op, span), inputs)
+        shapes[nid] = shape
+        return nid
+
+    def infer(self, op: Op, in_shapes: list, name: str, span: Span) -> tuple[Op, Shape]:
+        """The op with its shape-dependent attributes resolved, and its output shape (checked for sanity)."""
         try:
             op = op.resolve(in_shapes)
             shape = op.infer(in_shapes)
@@ -151,19 +168,14 @@ class Elaborator:
             raise ArchError(f"{op.kind} gives an empty output {fmt(shape)} from {shown} (in {name})", span)
         if math.prod(shape) > MAX_ELEMENTS:
             raise ArchError(f"{op.kind} output {fmt(shape)} is absurdly large ({math.prod(shape):,} elements)", span)
-        nid = len(shapes)
-        if nid >= MAX_NODES:
-            raise ArchError(f"the network has more than {MAX_NODES:,} nodes (archdsl's limit)", span)
-        self.tick(2 + len(inputs), span)  # edges count: a dense block's concats grow quadratically
-        self.g.add(Node(nid, name, op, span), inputs)
-        shapes[nid] = shape
-        return nid
+        return op, shape
 
     def op(self, kind: str, names: Names, base: str, span: Span, inputs: list[int], **attributes) -> int:
         """A node the structure adds itself, under a readable name (`add`, `relu_out`, `downsample`)."""
         local = names.auto(base, span)
-        nid = self.add(REGISTRY[kind](**attributes), names.qualify(local), span, inputs)
-        self.record(names, local, nid, span)
+        qualified = names.qualify(local)
+        nid = self.add(REGISTRY[kind](**attributes), qualified, span, inputs)
+        self.record(names, local, nid, qualified)
         return nid
 
     def module(self, name: str, kind: str, span: Span, info=None) -> None:
@@ -197,7 +209,7 @@ class Elaborator:
                     self.module(target.prefix, "sequence", item.span)
                 yield from self.control(unit, scope, target)
                 if explicit is not None:
-                    self.record(names, local, self.cursor, item.span)
+                    self.record(names, local, self.cursor)
             elif count is None:
                 yield Step(unit, scope, names, explicit, item.span)
             elif explicit is not None:
@@ -208,7 +220,7 @@ class Elaborator:
                 for i, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
                     self.tick()
                     yield Step(copy, scope, inner, str(i), item.span)
-                self.record(names, local, self.cursor, item.span)
+                self.record(names, local, self.cursor)
             else:
                 for _, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
                     self.tick()
@@ -334,7 +346,7 @@ class Elaborator:
             for inner_step in self.control(unit, step.scope, inner):
                 cur = self.cursor = self.unit(inner_step, cur)
             out = cur
-        self.record(step.names, local, out, step.span)
+        self.record(step.names, local, out)
         return out
 
     def structure(self, unit: A.Structure, step: Step, cur: int) -> int:
@@ -361,7 +373,7 @@ class Elaborator:
             self.module(names.prefix, unit.kind, unit.span)
         out = kind.build(self, Call(unit, config, spans, names, step.scope), cur)
         if names is not step.names:
-            self.record(step.names, local, out, step.span)
+            self.record(step.names, local, out)
         return out
 
     def layer_call(self, call: A.Call, step: Step, cur: int) -> int:
@@ -371,7 +383,12 @@ class Elaborator:
             known = layers + sorted(self.program.blocks)
             raise ArchError(f"unknown layer or block '{call.name}'{suggest(call.name, known)}", call.span,
                             note="layers: " + ", ".join(layers))
-        args, inputs = tensor_args(self, call, op_cls, step.scope)
+        if id(call) in self.plain_calls:  # no tensor arguments (most calls): nothing to look at
+            args, inputs = call.args, None
+        else:
+            args, inputs = tensor_args(self, call, op_cls, step.scope)
+            if inputs is None and args is call.args and op_cls.max_inputs == 1:
+                self.plain_calls.add(id(call))
         if inputs is None and (op_cls.min_inputs != 1 or op_cls.max_inputs != 1):
             raise ArchError(f"'{call.name}' joins several inputs: give them as named tensors, e.g. "
                             f"{call.name}(@a, @b), or build it with residual, parallel or dense", call.span)
@@ -389,8 +406,9 @@ class Elaborator:
             if key is not None:
                 self.op_memo[key] = op  # the same call with the same values: one op instance (ops are frozen)
         local = step.names.claim(step.explicit, step.span)
+        qualified = step.names.qualify(local)
         try:
-            nid = self.add(op, step.names.qualify(local), call.span, [t.node for t in inputs] if inputs else [cur])
+            nid = self.add(op, qualified, call.span, [t.node for t in inputs] if inputs else [cur])
         except ArchError as err:
             if inputs:
                 err.note = "; ".join(f"@{t.name} is {fmt(t.shape)} (made at {t.span})" for t in inputs)
@@ -399,7 +417,7 @@ class Elaborator:
             roles = join_roles(self, [t.node for t in inputs])
             if roles is not None:
                 self.g.joins[nid] = Join(nid, roles)
-        self.record(step.names, local, nid, call.span)
+        self.record(step.names, local, nid, qualified)
         return nid
 
     def block_call(self, call: A.Call, step: Step, cur: int) -> int:
@@ -430,12 +448,12 @@ class Elaborator:
             inner = step.names.child(local)
             self.module(inner.prefix, "block", call.span, BlockInfo(call.name, tuple(values.items())))
         inner.boundary = True
-        inner.tensors["input"] = Tensor(cur, self.shapes[cur], self.g.node(cur).name, call.span)  # @input: the block's
+        inner.tensors["input"] = (cur, self.g.node(cur).name)  # @input: the block's input
         key = _replay_key(block, values, self.shapes[cur]) if not call.inline else None
         recording = self.recordings.get(key) if key is not None else None
         if recording is not None and recording.fits(self, MAX_NODES, MAX_WORK):
             out = recording.replay(self, cur, inner.prefix)
-            self.record(step.names, local, out, call.span)
+            self.record(step.names, local, out)
             return out
         mark = Mark.take(self)
         self.block_stack.append(call.name)
@@ -454,7 +472,7 @@ class Elaborator:
         if call.inline:
             step.names.position = inner.position
         else:
-            self.record(step.names, local, out, call.span)
+            self.record(step.names, local, out)
         return out
 
     def input_facts(self, cur: int) -> dict:

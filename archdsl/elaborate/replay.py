@@ -20,7 +20,6 @@ from ..ir import BlockInfo, ColumnInfo, Join, Module, Node, RepeatInfo, Residual
 from ..ops import Shape
 from ..syntax import ast as A
 from .evaluator import evaluate
-from ..values import Tensor
 
 PLAIN_INFO = (type(None), BlockInfo, RepeatInfo, ColumnInfo)  # module records that name no node
 
@@ -107,8 +106,7 @@ class Recording:
             joins = [(rel(nid), g.joins[nid].roles) for nid in _last(g.joins, len(g.joins) - mark.joins)]
             units = [(u.kind, rel(u.fork), tuple(map(rel, u.body)), tuple(map(rel, u.shortcut)), rel(u.skip),
                       rel(u.join), tuple(map(rel, u.tail))) for u in g.units[mark.units:]]
-            tensors = [(local(name), rel(e.tensors[name].node), e.tensors[name].span)
-                       for name in _last(e.tensors, len(e.tensors) - mark.tensors)]
+            tensors = [(local(name), rel(e.tensors[name])) for name in _last(e.tensors, len(e.tensors) - mark.tensors)]
             out = rel(out)
         except _Outside:
             return None
@@ -142,8 +140,8 @@ class Recording:
         for kind, fork, body, shortcut, skip, join, tail in self.units:
             g.units.append(ResidualUnit(kind, at(fork), tuple(map(at, body)), tuple(map(at, shortcut)), at(skip),
                                         at(join), tuple(map(at, tail))))
-        for suffix, r, span in self.tensors:
-            e.tensors[p + suffix] = Tensor(at(r), shapes[at(r)], p + suffix, span)
+        for suffix, r in self.tensors:
+            e.tensors[p + suffix] = at(r)
         e.work += self.work
         return at(self.out)
 

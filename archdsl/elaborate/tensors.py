@@ -37,7 +37,7 @@ def resolve(e, ref: A.TensorRef, scope: dict) -> Tensor:
     found = None
     for names in e.here.visible():
         if first in names.tensors:
-            found = names.tensors[first]
+            found = _tensor(e, *names.tensors[first])
             break
     argument = scope.get(first)
     if isinstance(argument, Tensor):
@@ -57,8 +57,12 @@ def resolve(e, ref: A.TensorRef, scope: dict) -> Tensor:
                      and "." not in k[len(found.name) + 1:]]
             what = f"its items: {', '.join(items[:12])}" if items else "it has no named items"
             raise ArchError(f"'{found.name}' has no item '{part}' ({what})", ref.span)
-        found = inner
+        found = _tensor(e, inner, f"{found.name}.{part}")
     return found
+
+
+def _tensor(e, nid: int, name: str) -> Tensor:
+    return Tensor(nid, e.shapes[nid], name, e.g.node(nid).span)
 
 
 def tensor_args(e, call: A.Call, op_cls, scope: dict):
@@ -94,8 +98,9 @@ def tensor_args(e, call: A.Call, op_cls, scope: dict):
 def check_dead_ends(e) -> None:
     """Every tensor is used by a later item or is an output of the network."""
     outputs = set(e.g.outputs.values()) if e.g.outputs else {e.g.output}
-    for node in e.g.nodes():
-        if not e.g.consumers(node.id) and node.id not in outputs:
+    for nid in e.g.unused():
+        if nid not in outputs:
+            node = e.g.node(nid)
             hint = "name it in `output`" if e.g.outputs else "use it (e.g. in a concat) or declare `output`"
             raise ArchError(f"the output of '{node.name}' is never used: {hint}, or remove it", node.span)
 

@@ -152,6 +152,10 @@ class Graph:
         new.joins, new.units = dict(self.joins), list(self.units)
         return new
 
+    def unused(self) -> list[NodeId]:
+        """The nodes no other node takes as input (the outputs, and any dead end)."""
+        return [nid for nid, users in self._consumers.items() if not users]
+
     def input_nodes(self) -> dict[str, NodeId]:
         """The inputs by name, the first first."""
         return {self._nodes[self.input].name: self.input, **self.more_inputs}

@@ -28,7 +28,7 @@ def verify(g: Graph) -> None:
     outputs = set(g.output_nodes().values())
     if not outputs <= set(g) or (g.outputs and g.output != next(iter(g.outputs.values()))):
         raise IRError(f"graph outputs {g.outputs} are not nodes of the graph, or output is not the first")
-    dead = [nid for nid in g if not g.consumers(nid) and nid not in outputs]
+    dead = [nid for nid in g.unused() if nid not in outputs]
     if dead:
         raise IRError(f"nodes {dead[:5]} lead to no output")
 
