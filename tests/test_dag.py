@@ -122,7 +122,7 @@ network { stem: conv(4, 3, padding=1) relu f: fuse(4, @stem) }
     ('network { a: conv(4, 1) }\noutput "x y" = @a', 4, 8, "not a valid output name"),
     ("param p = @a\nnetwork { a: conv(4, 1) }", 3, 11, "only be used in a network or block body"),
     ("block f(c) { x: inline f(c) }\nnetwork { f(4) }", 3, 14, "inline call has no name"),
-    ("block f(c) { relu inline f(c) }\nnetwork { f(4) }", 3, 19, "nest more than 48 deep"),
+    ("block f(c) { relu inline f(c) }\nnetwork { f(4) }", 3, 26, "nest more than 48 deep"),
 ])
 def test_reference_errors_are_located(expect_error, body, line, col, fragment):
     expect_error(body, line, col, fragment)

@@ -292,7 +292,7 @@ class _ToAst:
 
     def inline_call(self, meta, c):
         call = c[0]
-        return A.Call(self.span(meta), call.name, call.args, inline=True)
+        return A.Call(call.span, call.name, call.args, inline=True)  # errors point at the block's name
 
     def name_ref(self, meta, c):
         return A.NameRef(self.tok_span(c[0]), str(c[0]))
