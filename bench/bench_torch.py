@@ -9,6 +9,9 @@
     in machine load hits both alike.
   * `--modern`: also mobilenet_v2, efficientnet_b0 and convnext_tiny vs torchvision (issue 11),
     drop paths and dropout off in the train step of both.
+  * `--unet`: U-Net (specs/segmentation/unet_same.arch) vs the hand-written U-Net of
+    bench/reference_models.py, 3x256x256, batch 2, train step (BCE with logits) and
+    eval forward (issue 12, target <= 1.02).
   * to_torch() of ResNet-152 (target < 1.5 s) and CIFAR ResNet-1202 (< 3 s),
     initialisation included.
   * BN folding: eval ResNet-50, batch 8, unfolded / folded time.
@@ -95,6 +98,35 @@ def compare_with_reference(name: str, reps: int, hand_written: bool, rows: list)
     rows.append((f"{name} eval forward, batch 8, vs {source}", a, b, a / b, "<= 1.02"))
 
 
+def compare_unet(reps: int, rows: list):
+    import reference_models
+
+    ours = archdsl.load(ROOT / "specs/segmentation/unet_same.arch").to_torch(seed=0)
+    ref = reference_models.UNet()
+    assert list(ref.state_dict()) == list(ours.state_dict())
+    ref.load_state_dict(ours.state_dict(), strict=True)
+    torch.manual_seed(0)
+    x, mask = torch.randn(2, 3, 256, 256), torch.randint(0, 2, (2, 1, 256, 256)).float()
+    ours.eval(), ref.eval()
+    with torch.no_grad():
+        diff = (ours(x) - ref(x)).abs().max().item()
+    assert diff <= 1e-4, f"unet: outputs differ from the reference by {diff}"
+
+    def step(model):
+        def run():
+            model.zero_grad(set_to_none=True)
+            F.binary_cross_entropy_with_logits(model(x), mask).backward()
+
+        return run
+
+    ours.train(), ref.train()
+    a, b = paired_medians(step(ours), step(ref), reps)
+    rows.append(("unet_same train step (fwd+bwd), batch 2, 256x256, vs hand-written", a, b, a / b, "<= 1.02"))
+    ours.eval(), ref.eval()
+    a, b = paired_medians(eval_forward(ours, x), eval_forward(ref, x), reps)
+    rows.append(("unet_same eval forward, batch 2, 256x256, vs hand-written", a, b, a / b, "<= 1.02"))
+
+
 def construction(rows: list):
     for spec, target in (("resnet152.arch", "< 1.5 s"), ("cifar/resnet1202.arch", "<= 0.5 s")):
         arch = archdsl.load(ROOT / "specs" / spec)
@@ -120,7 +152,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--hand-written", action="store_true", help="compare with bench/reference_models.py")
-    parser.add_argument("--only", choices=("compare", "construct", "fold"), help="run one part")
+    parser.add_argument("--only", choices=("compare", "construct", "fold", "unet"), help="run one part")
+    parser.add_argument("--unet", action="store_true", help="also U-Net vs a hand-written one (issue 12)")
     parser.add_argument("--modern", action="store_true", help="also mobilenet_v2, efficientnet_b0, convnext_tiny")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -131,6 +164,8 @@ def main(argv=None) -> int:
         names = ("resnet50", "densenet121") + (("mobilenet_v2", "efficientnet_b0", "convnext_tiny") if args.modern else ())
         for name in names:
             compare_with_reference(name, args.reps, args.hand_written, rows)
+    if args.only == "unet" or (args.only is None and args.unet):
+        compare_unet(args.reps, rows)
     if args.only in (None, "fold"):
         bn_folding(args.reps, rows)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.reps} alternating runs")

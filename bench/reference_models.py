@@ -1,9 +1,11 @@
-"""Hand-written ResNet-50 and DenseNet-121, the references of bench_torch.py where torchvision is missing.
+"""Hand-written ResNet-50, DenseNet-121 and U-Net, the references of bench_torch.py (where torchvision is missing).
 
 Plain PyTorch written the way torchvision writes them (same modules, same
 in-place ReLUs, `out += identity`, torch.cat before each dense layer), with
 torchvision's state_dict names, so the archdsl module's weights load into
-them unchanged and the outputs can be compared before timing.
+them unchanged and the outputs can be compared before timing. The U-Net is the
+common same-padding variant with batch norm and transposed-conv upsampling
+(specs/segmentation/unet_same.arch), written as such U-Nets usually are.
 """
 from __future__ import annotations
 
@@ -119,3 +121,55 @@ class DenseNet121(nn.Module):
     def forward(self, x):
         x = F.relu(self.features(x), inplace=True)
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1))
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, inputs: int, outputs: int, up: nn.Module | None = None):
+        super().__init__()
+        if up is not None:
+            self.up = up
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.relu2 = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        x = self.relu1(self.bn1(self.conv1(x)))
+        return self.relu2(self.bn2(self.conv2(x)))
+
+
+class Up(DoubleConv):
+    """A 2x2 up-convolution that halves the channels, the skip concatenated before it, then two convs."""
+
+    def __init__(self, inputs: int, outputs: int):
+        super().__init__(inputs, outputs, up=nn.ConvTranspose2d(inputs, outputs, 2, stride=2))
+
+    def forward(self, x, skip):
+        return super().forward(torch.cat([skip, self.up(x)], dim=1))
+
+
+class UNet(nn.Module):
+    def __init__(self, in_channels: int = 3, classes: int = 1, width: int = 64, levels: int = 5):
+        super().__init__()
+        widths = [width * 2 ** k for k in range(levels)]
+        for k, c in enumerate(widths, start=1):
+            self.add_module(f"down{k}", DoubleConv(widths[k - 2] if k > 1 else in_channels, c))
+            if k < levels:
+                self.add_module(f"pool{k}", nn.MaxPool2d(2))
+        for k in range(levels - 1, 0, -1):
+            self.add_module(f"up{k}", Up(widths[k], widths[k - 1]))
+        self.head = nn.Conv2d(width, classes, 1)
+        self.levels = levels
+
+    def forward(self, x):
+        skips = []
+        for k in range(1, self.levels):
+            x = getattr(self, f"down{k}")(x)
+            skips.append(x)
+            x = getattr(self, f"pool{k}")(x)
+        x = getattr(self, f"down{self.levels}")(x)
+        for k in range(self.levels - 1, 0, -1):
+            x = getattr(self, f"up{k}")(x, skips.pop())
+        return self.head(x)

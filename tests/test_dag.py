@@ -217,6 +217,23 @@ def test_torch_compile_fullgraph_of_a_dag():
     assert all(torch.allclose(got[k], ref[k], rtol=1e-5, atol=1e-6 * ref[k].abs().max().item()) for k in ref)
 
 
+
+@pytest.mark.slow
+def test_distributed_data_parallel_of_a_dag(tmp_path):
+    torch = pytest.importorskip("torch")
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        model = archdsl.loads(TINY).to_torch(seed=0)
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        out = ddp(torch.randn(2, 3, 16, 16))
+        assert list(out) == ["out", "aux"]
+        (out["out"].square().mean() + out["aux"].square().mean()).backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    finally:
+        dist.destroy_process_group()
+
 def _yolo_params(d: float, w: float, max_channels: int) -> int:
     """Hand-counted params of the YOLOv8 backbone and neck (ultralytics/cfg/models/v8/yolov8.yaml)."""
     import math

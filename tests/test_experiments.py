@@ -223,3 +223,34 @@ def test_the_trainer_is_deterministic_and_its_schedules_scale_down():
     (a, ha), (b, hb) = (train(arch, small, config, seed=7, progress=None) for _ in range(2))
     assert ha.train_loss == hb.train_loss and ha.test_error == hb.test_error
     assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def _write_image_folder(root, sizes):
+    """Two classes of small RGB PNGs (class b's images brighter), one size per image."""
+    image = pytest.importorskip("PIL.Image")
+    for c, value in (("a", 40), ("b", 200)):
+        (root / c).mkdir(parents=True)
+        for i, (w, h) in enumerate(sizes):
+            image.new("RGB", (w, h), (value, value // 2, i * 10)).save(root / c / f"{i}.png")
+
+
+def test_an_image_folder_is_read_through_torchvision(tmp_path):
+    pytest.importorskip("torchvision")
+    from archdsl.experiments.data import load_data
+
+    _write_image_folder(tmp_path / "photos", [(12, 12), (10, 14), (12, 12), (8, 8), (12, 12)])
+    data = load_data(str(tmp_path / "photos"), (3, 16, 16))
+    assert data.classes == 2 and len(data.y_train) + len(data.y_test) == 10  # 80/20: 8 and 2
+    assert len(data.y_test) == 2 and data.x_train.shape[1:] == (3, 16, 16)
+    assert sorted(torch.cat([data.y_train, data.y_test]).tolist()) == [0] * 5 + [1] * 5
+
+
+def test_an_image_folder_without_torchvision_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    from archdsl.experiments.data import load_data
+
+    (tmp_path / "photos" / "a").mkdir(parents=True)
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # import torchvision raises ImportError
+    with pytest.raises(ArchError, match="needs torchvision"):
+        load_data(str(tmp_path / "photos"), (3, 16, 16))

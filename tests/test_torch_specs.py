@@ -41,6 +41,13 @@ def loss_of(out):
     return F.cross_entropy(out, target)
 
 
+def named_outputs(arch, out) -> dict:
+    """The module's result by output name: one tensor ("output"), a dict, or a tuple in output order."""
+    if isinstance(out, dict):
+        return out
+    return dict(zip(arch.graph.outputs, out)) if isinstance(out, tuple) else {"output": out}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", MODEL_SPECS, ids=rel)
 def test_module_agrees_with_analysis(path):
@@ -61,7 +68,8 @@ def test_module_agrees_with_analysis(path):
     for h in hooks:
         h.remove()
     assert flops.get_total_flops() == 2 * BATCH * arch.macs
-    assert tuple(out.shape[1:]) == arch.output_shape
+    outs = named_outputs(arch, out)
+    assert {k: tuple(v.shape[1:]) for k, v in outs.items()} == dict(arch.output_shapes)
     wrong = []
     for nid in arch.graph.order:
         node = arch.graph.node(nid)
@@ -75,7 +83,7 @@ def test_module_agrees_with_analysis(path):
 
     model.train()
     torch.manual_seed(2)  # the same dropout / drop-path / stochastic-depth draws on every machine
-    loss = loss_of(model(x))
+    loss = sum(loss_of(o) for o in named_outputs(arch, model(x)).values())
     loss.backward()
     assert torch.isfinite(loss), loss
     bad = [name for name, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]

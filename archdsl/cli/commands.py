@@ -11,7 +11,7 @@ from ..report.compare import compare, comparison_text
 from ..report.tables import build_table, info_dict, outputs_text, totals_text
 from ..report.structure import structure_lines
 from ..targets import OnnxOptions, OutputOptions, TorchOptions, backend
-from .options import add_common, add_output, load_arch, nonnegative_int
+from .options import add_common, add_output, load_arch, nonnegative_int, option_error
 
 EXIT_DIFFERENT = 1  # compare: the specs differ (like cmp)
 
@@ -57,6 +57,12 @@ def cmd_compile(args) -> int:
     else:
         options = OnnxOptions(weights=args.weights, fuse_bn=args.fuse_bn, seed=nonnegative_int("--seed")(args.seed),
                               functions=args.onnx_functions)
+    if args.output == "-":  # standard output: the torch source (ONNX is binary: name a file)
+        if args.target != "torch":
+            raise option_error("-o", "-", "-o -: standard output takes the torch target's source; "
+                                          "for ONNX name a file")
+        sys.stdout.write(backend("torch").source(arch, options))
+        return 0
     backend(args.target).write(arch, args.output, options, output)
     print(f"wrote {args.output} ({args.target}: {arch.name}, {arch.params:,} params)")
     return 0
@@ -89,7 +95,7 @@ def configure_info(p):
 def configure_compile(p):
     add_common(p)
     p.add_argument("--target", choices=("torch", "onnx"), required=True)
-    add_output(p, "output file (.py for torch, .onnx for onnx)")
+    add_output(p, "output file (.py for torch, .onnx for onnx); - prints the torch source")
     p.add_argument("--fuse-bn", action="store_true", help="fold batch norm into the preceding conv (inference)")
     p.add_argument("--flat", action="store_true",
                    help="torch: one straight-line class (every layer assigned and called in turn) instead of a "

@@ -4,6 +4,6 @@
     codegen.py   the generated class: module tree, forward, init, BN folding
     layers.py    the runtime pieces copied into generated files (Add, FractalJoin, init_like_torchvision, ...)
 """
-from .module import build_module, module_class, write
+from .module import build_module, module_class, source, write
 
-__all__ = ["build_module", "module_class", "write"]
+__all__ = ["build_module", "module_class", "source", "write"]

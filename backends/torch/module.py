@@ -73,5 +73,9 @@ def build_module(arch, options: TorchOptions = TorchOptions(), weights: dict | N
 
 def write(arch, path, options: TorchOptions = TorchOptions(), output: OutputOptions = OutputOptions()) -> None:
     """`archdsl compile --target torch`: write the module's standalone source."""
-    source, _ = module_source(arch, fold_bn=options.fuse_bn, flat=options.flat)
-    atomic_write(path, source, follow_symlinks=output.follow_symlinks)
+    atomic_write(path, source(arch, options), follow_symlinks=output.follow_symlinks)
+
+
+def source(arch, options: TorchOptions = TorchOptions()) -> str:
+    """The module's standalone source (`archdsl compile --target torch -o -` prints it)."""
+    return module_source(arch, fold_bn=options.fuse_bn, flat=options.flat)[0]
