@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers on two cores: one torch thread each
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # (two each oversubscribe the cores: the slow tier ran 3-6x slower)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

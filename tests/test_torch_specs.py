@@ -51,7 +51,6 @@ def named_outputs(arch, out) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", MODEL_SPECS, ids=rel)
 def test_module_agrees_with_analysis(path):
-    torch.set_num_threads(2)
     arch = small_arch(path, narrow=True)
     model = arch.to_torch(seed=0, zero_init_residual=True)
 

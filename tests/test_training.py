@@ -19,7 +19,6 @@ STEPS = 30
 @pytest.mark.parametrize("spec", ["specs/cifar/resnet20.arch", "specs/cifar/resnet56.arch",
                                   "specs/cifar/preact_resnet164.arch"])
 def test_a_residual_net_overfits_one_batch(spec):
-    torch.set_num_threads(2)
     arch = archdsl.load(spec)
     model = arch.to_torch(seed=0).train()
     g = torch.Generator().manual_seed(0)
