@@ -44,6 +44,9 @@ def probes() -> dict[str, tuple[str, str]]:
                                 "network { b x 30000 }\n"),
         "5,000-layer dense block": ("arch", HEAD + "network { dense { conv(1, 1) x 5000 } }\n"),
         "fractal(columns=16)": ("arch", HEAD + "network { fractal(columns=16) { conv(3, 3, padding=1) } }\n"),
+        "RegNet width rule over 10^5 blocks": ("arch", HEAD + "let w = [round(log(j + 2) / log(2.25)) "
+                                               "for j in range(100000)]\nnetwork { relu }\n"),
+        "3 calls of { } x 10^5 (accepted)": ("arch", HEAD + "block b() { { } x 100000 relu }\nnetwork { b b b }\n"),
         "string doubled 30 times": ("arch", HEAD + doubling + "network { relu }\n"),
         "YAML alias bomb (9^10)": ("yaml", "\n".join(bomb) + "\n"),
         "10 MB file of items": ("arch", HEAD + "network {\n" + "relu\n" * 2_000_000 + "}\n"),

@@ -8,11 +8,9 @@ shapes (`shortcut=auto`) and every error points at the spec text that made the
 node. Structures (residual, parallel, fractal, ...) are built by their modules
 in structures/; this file dispatches to them.
 
-Budgets are checked before the work, not after: the first copy of a
-repetition or loop is built, then the whole is estimated from it and refused
-when it would pass MAX_NODES nodes or MAX_WORK steps (also for empty bodies);
-block calls nest at most MAX_CALL_DEPTH deep (so a recursive block needs an
-`if` that stops it).
+Budgets are checked before the work: the first copy of a repetition or loop is built, then the whole is
+estimated from it and refused past MAX_NODES nodes or MAX_WORK steps (`{ } x n` is counted, not run); block
+calls nest at most MAX_CALL_DEPTH deep (a recursive block needs an `if` that stops it).
 """
 from __future__ import annotations
 
@@ -221,6 +219,9 @@ class Elaborator:
                     self.tick()
                     yield Step(copy, scope, inner, str(i), item.span)
                 self.record(names, local, self.cursor)
+            elif isinstance(unit, A.Sequence) and not (unit.items or item.shared) and count:
+                self.check_estimate(1, 0, count - 1, item.repeat.span)  # `{ } x n`: n copies of nothing,
+                self.tick(count, item.repeat.span)  # counted, not made one by one
             else:
                 for _, copy in self.estimated(self.copies(item, unit, count), count, item.repeat.span):
                     self.tick()
@@ -478,10 +479,7 @@ class Elaborator:
     def input_facts(self, cur: int) -> dict:
         """What a block sees of its input: `in_channels`, and `in_height`, `in_width` of a CxHxW map."""
         shape = self.shapes[cur]
-        facts = {"in_channels": shape[0]}
-        if len(shape) == 3:
-            facts.update(in_height=shape[1], in_width=shape[2])
-        return facts
+        return {"in_channels": shape[0], **({"in_height": shape[1], "in_width": shape[2]} if len(shape) == 3 else {})}
 
     def take_stage_stride(self, call: A.Call, bound, formals: set[str]) -> None:
         pending = self.pending_stride
