@@ -1,8 +1,8 @@
 """Fuzzing: every mangled or random spec is accepted or refused with a located ArchError.
 
 `test_fuzz_sample` runs a fixed sample of 2,000 cases (mutations of every
-spec and example, generated specs, both formats) in two worker processes in
-well under a minute; `test_regressions_replay` replays the corpus that
+spec and example, generated specs, both formats) in two worker processes (one
+under `make test`, whose other xdist worker has the second core) in well under a minute; `test_regressions_replay` replays the corpus that
 bench/fuzz.py writes. The full 20,000-case run is `make fuzz` (bench/fuzz.py, ~2.5 min on
 2 cores; exit status 1 on any failure), kept out of `make test` so the suite stays under 6 min.
 A failure message lists each failure class with a case number:
@@ -10,6 +10,7 @@ A failure message lists each failure class with a case number:
 """
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -32,7 +33,7 @@ SAMPLE_CASES = 2_000
 SAMPLE_TIMEOUT = 5.0  # seconds per case: a refusal must take < 1 s, a 100,000-node net < 5 s (bench/bench_budgets.py)
 CONFIRM_TIMEOUT = 10.0  # a case over SAMPLE_TIMEOUT is rerun with this before it counts as a hang (a loaded
 #                        machine may be slow)
-JOBS = 2
+JOBS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2  # under `make test` the other xdist worker has the second core
 
 
 def assert_no_failures(results, rerun: str) -> None:
