@@ -124,6 +124,8 @@ class DenseNet121(nn.Module):
 
 
 class DoubleConv(nn.Module):
+    """Two 3x3 conv-BN-ReLUs; `up` (an Up's up-convolution) is registered first, as the spec orders its weights."""
+
     def __init__(self, inputs: int, outputs: int, up: nn.Module | None = None):
         super().__init__()
         if up is not None:

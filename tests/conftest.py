@@ -53,6 +53,13 @@ def narrow_params(path) -> dict:
     return next((dict(p) for prefix, p in NARROW.items() if name.startswith(prefix)), {})
 
 
+
+def named_outputs(arch, result) -> dict:
+    """A torch module's result by output name: one tensor ("output"), a dict, or a tuple in output order."""
+    if isinstance(result, dict):
+        return result
+    return dict(zip(arch.graph.outputs, result)) if isinstance(result, tuple) else {"output": result}
+
 def small_arch(path, narrow: bool = False, **params) -> archdsl.Architecture:
     """The spec at the smallest input side that keeps every feature map at least 2x2.
 

@@ -18,7 +18,7 @@ from archdsl import ir
 from archdsl.errors import ArchError
 from archdsl.passes import state_layout
 from archdsl.backends.onnx.model import OUTPUT_NAME, inferred_dims
-from conftest import ROOT, SPECS, backend_specs, rel, small_arch
+from conftest import ROOT, SPECS, backend_specs, named_outputs, rel, small_arch
 
 MODEL_SPECS = backend_specs(SPECS)  # a family's default is one of the specs; one member per size family
 
@@ -73,13 +73,9 @@ def seeded_torch_module(arch, x, seed=0):
         hook.remove()
     with torch.no_grad():
         result = model(torch.from_numpy(x))
-    return model, as_arrays(arch, result) if arch.graph.outputs else result.numpy()
-
-
-def as_arrays(arch, result) -> dict:
-    """A several-output module's result as {output name: array}: it returns a dict, or a tuple in output order."""
-    items = result.items() if isinstance(result, dict) else zip(arch.graph.outputs, result)
-    return {name: t.numpy() for name, t in items}
+    if not arch.graph.outputs:
+        return model, result.numpy()
+    return model, {name: t.numpy() for name, t in named_outputs(arch, result).items()}
 
 
 def skeleton(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from archdsl import ir
 from archdsl.passes import state_layout
-from conftest import SPECS, backend_specs, rel, small_arch
+from conftest import SPECS, backend_specs, named_outputs, rel, small_arch
 
 BATCH = 4
 MODEL_SPECS = backend_specs(SPECS)  # one member per size family (conftest.SIZE_VARIANTS)
@@ -39,13 +39,6 @@ def loss_of(out):
     torch.manual_seed(1)
     target = torch.randint(0, out.shape[1], (out.shape[0],) + tuple(out.shape[2:]))
     return F.cross_entropy(out, target)
-
-
-def named_outputs(arch, out) -> dict:
-    """The module's result by output name: one tensor ("output"), a dict, or a tuple in output order."""
-    if isinstance(out, dict):
-        return out
-    return dict(zip(arch.graph.outputs, out)) if isinstance(out, tuple) else {"output": out}
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import torch
 
 import archdsl
 from archdsl.backends.torch import codegen, printing as structured
-from conftest import ROOT, SPECS, backend_specs, rel, small_arch
+from conftest import ROOT, SPECS, backend_specs, named_outputs, rel, small_arch
 
 # Structurally different nets, cheap at their small input: the default suite runs these.
 REPRESENTATIVE = ["resnet18", "resnet50", "cifar/resnet20", "cifar/preact_resnet164", "cifar/wrn16_8",
@@ -74,9 +74,7 @@ def _agree_with_flat(path):
     _calibrate_norms(flat, xs)
     model.load_state_dict(flat.state_dict())
     with torch.no_grad():
-        want, got = flat.eval()(*xs), model.eval()(*xs)
-    if not isinstance(want, dict):
-        want, got = {"": want}, {"": got}
+        want, got = named_outputs(arch, flat.eval()(*xs)), named_outputs(arch, model.eval()(*xs))
     assert list(got) == list(want)
     for key in want:
         assert torch.isfinite(want[key]).all(), key

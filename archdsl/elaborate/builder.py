@@ -479,7 +479,8 @@ class Elaborator:
     def input_facts(self, cur: int) -> dict:
         """What a block sees of its input: `in_channels`, and `in_height`, `in_width` of a CxHxW map."""
         shape = self.shapes[cur]
-        return {"in_channels": shape[0], **({"in_height": shape[1], "in_width": shape[2]} if len(shape) == 3 else {})}
+        spatial = {"in_height": shape[1], "in_width": shape[2]} if len(shape) == 3 else {}
+        return {"in_channels": shape[0], **spatial}
 
     def take_stage_stride(self, call: A.Call, bound, formals: set[str]) -> None:
         pending = self.pending_stride

@@ -2,9 +2,10 @@
 
 `test_fuzz_sample` runs a fixed sample of 2,000 cases (mutations of every
 spec and example, generated specs, both formats) in two worker processes (one
-under `make test`, whose other xdist worker has the second core) in well under a minute; `test_regressions_replay` replays the corpus that
-bench/fuzz.py writes. The full 20,000-case run is `make fuzz` (bench/fuzz.py, ~2.5 min on
-2 cores; exit status 1 on any failure), kept out of `make test` so the suite stays under 6 min.
+under `make test`, whose other xdist worker has the second core) in well under
+a minute; `test_regressions_replay` replays the corpus that bench/fuzz.py writes.
+The full 20,000-case run is `make fuzz` (bench/fuzz.py, ~2.5 min on 2 cores; exit
+status 1 on any failure), kept out of `make test` so the suite stays under 6 min.
 A failure message lists each failure class with a case number:
 `python bench/fuzz.py --case N --seed S --profile quick` shows that case.
 """
