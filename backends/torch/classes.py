@@ -18,6 +18,7 @@ template whose instances cannot merge gets one class per structure
 """
 from __future__ import annotations
 
+import itertools
 import keyword
 import re
 from collections import Counter
@@ -25,7 +26,9 @@ from dataclasses import dataclass, field
 
 from archdsl.ops import fmt
 
-from .exprs import Call, Expr, Lit, Slot, skeleton, template
+from .exprs import ACTIVATION_ARGUMENT, Call, Expr, Lit, Slot, skeleton, template
+from .lowering import ACTIVATION_LAYERS
+from .pyformat import Source
 from .scopes import Body
 
 _GEOMETRY = {"kernel_size", "stride", "padding", "dilation", "pad"}  # never named after a constant argument
@@ -52,6 +55,8 @@ class ClassDef:
     fallbacks: dict[str, str]  # step key of an optional module -> the input it passes on without it
     comments: dict[str, str]  # step key -> its shape, where every instance has the same
     count: int
+    zero: tuple[str, ...] = ()  # the last BNs of residual branches inside (RESIDUAL_BNS)
+    zero_flag: str | None = None  # the flag that says an instance has them, where only some do
 
 
 def camel(name: str) -> str:
@@ -101,25 +106,40 @@ class TemplateClasses:
         full = group.full
         have = [{e.path: e.expr for e in b.entries} for b in bodies]
         exprs, optional = {}, {}
-        for entry in full.entries:
+        layers = set()  # optional entries whose instances use different activations: `activation_layer=None`
+        for entry in full.entries:  # flags first, so a constructor argument with the same values uses them
             idx = [i for i, h in enumerate(have) if entry.path in h]
             if len(idx) < len(paths):
-                optional[entry.path] = table.flag(entry.path, tuple(i in idx for i in range(len(paths))), entry.expr)
-            if entry.expr is None:
-                exprs[entry.path] = None
-                continue
-            found = template([have[i][entry.path] for i in idx], st.signatures,
-                             lambda slot, values, e=entry.path, idx=idx: table.choose(e, slot, values, idx))
-            if found is None:
-                return None
+                fns = {have[i][entry.path].fn for i in idx if isinstance(have[i][entry.path], Call)}
+                if len(fns) > 1 and fns <= ACTIVATION_LAYERS:
+                    layers.add(entry.path)
+                else:
+                    optional[entry.path] = table.flag(entry.path, tuple(i in idx for i in range(len(paths))),
+                                                      entry.expr)
+        for entry in full.entries:
+            idx = [i for i, h in enumerate(have) if entry.path in h]
+            present = tuple(i in idx for i in range(len(paths)))
+            found = None
+            if entry.expr is not None:
+                found = template([have[i][entry.path] for i in idx], st.signatures,
+                                 lambda slot, values, e=entry.path, idx=idx: table.choose(e, slot, values, idx))
+                if found is None:
+                    return None
             exprs[entry.path] = found
+            if entry.path in layers:
+                layer = table.used[found.fn]
+                layer.values = tuple(v if here else None for v, here in zip(layer.values, present))
+                optional[entry.path] = f"{layer.name} is not None"
+        zeros = [b.zero for b in bodies]
+        zero = next((z for z in zeros if z), ())
+        zero_flag = None if len(set(zeros)) == 1 else table.flag("ends_residual_branch", tuple(map(bool, zeros)))
         params = table.finish()
         st.signatures.generated[cls] = ([p.name for p in params if not p.has_default],
                                         {p.name: p.default for p in params if p.has_default})
         base = "nn.Sequential" if st.chain(full) and not optional else \
             "Group" if any(not _attribute(e.path.split(".")[0]) for e in full.entries) else "nn.Module"
         cdef = ClassDef(cls, name, base, params, full, exprs, optional, group.fallbacks, _comments(st, bodies),
-                        len(paths))
+                        len(paths), zero, zero_flag)
         for i, path in enumerate(paths):
             args = tuple(Lit(p.values[i]) for p in params if not p.has_default)
             kwargs = tuple((p.name, Lit(p.values[i])) for p in params
@@ -160,6 +180,8 @@ class _Group:
             self.members.append(i)
             return True
         variants = list(self.variants.values()) + [body]
+        if len({v.zero for v in variants} - {()}) > 1:
+            return False
         for full in (self.full, body):
             if all(v is full or _within(v, full) for v in variants):
                 fallbacks = _fallbacks(full, variants)
@@ -182,7 +204,8 @@ def _within(part: Body, full: Body) -> bool:
     shapes = {e.path: skeleton(e.expr) for e in full.entries}
     if any(shapes.get(e.path, ()) != skeleton(e.expr) for e in part.entries):
         return False
-    if not _subsequence(entries, all_entries) or part.zero != full.zero or part.needs_dp != full.needs_dp:
+    if not _subsequence(entries, all_entries) or part.needs_dp != full.needs_dp or \
+            part.zero and full.zero and part.zero != full.zero:
         return False
     missing = set(all_entries) - set(entries)
     if any("." in m or dict((e.path, e.expr) for e in full.entries)[m] is None for m in missing):
@@ -259,6 +282,10 @@ class _Params:
                 if len(named) == 1:
                     return self._use(named[0], dict(self.candidates)[named[0]])
             return Lit(values[0])
+        if all(type(v) is bool for v in values):  # a flag with these values already
+            for param in self.used.values():
+                if tuple(param.values[i] for i in idx) == values and len(param.values) == self.n:
+                    return Slot(param.name)
         pool = [("in_channels", self.in_channels)] + self.candidates
         for name, vec in pool[1:] + pool[:1]:
             if tuple(vec[i] for i in idx) == values:
@@ -270,14 +297,24 @@ class _Params:
                 if found is not None:
                     self._use(name, vec)
                     return Slot(found)
+            if last == "padding":  # "same" padding of a dilated kernel, as torchvision's Conv2dNormActivation
+                for (kernel, ks), (dilation, ds) in itertools.permutations(pool, 2):
+                    if all(type(k) is int and type(d) is int and v == (k - 1) // 2 * d
+                           for k, d, v in zip((ks[i] for i in idx), (ds[i] for i in idx), values)):
+                        self._use(kernel, ks)
+                        self._use(dilation, ds)
+                        return Slot(f"({kernel} - 1) // 2 * {dilation}")
         full = list(values)
         if len(idx) < self.n:  # an optional module: the other instances' values do not matter
             by = dict(zip(idx, values))
             full = [by.get(i, values[0]) for i in range(self.n)]
+        layer = last == ACTIVATION_ARGUMENT
         for param in self.used.values():
-            if param.values == tuple(full) and param.name.startswith(_safe(entry.replace(".", "_"))):
+            if param.values == tuple(full) and (param.name.startswith(_safe(entry.replace(".", "_"))) or
+                                                layer and param.name == last):
                 return Slot(param.name)
-        name = _safe(last if not _attribute_like(entry) and last not in self.used else f"{entry}_{last}".replace(".", "_"))
+        plain = (layer or not _attribute_like(entry)) and last not in self.used
+        name = _safe(last if plain else f"{entry}_{last}".replace(".", "_"))
         while name in self.used or name in dict(self.candidates):
             name += "_"
         return self._use(name, tuple(full))
@@ -298,6 +335,9 @@ class _Params:
         ranked = sorted(self.used.values(), key=lambda p: order.index(p.name) if p.name in order else len(order))
         for p in ranked:
             if p.has_default:
+                continue
+            if all(isinstance(v, Source) or v is None for v in p.values):  # a class: keyword, None without it
+                p.default, p.has_default = None, True
                 continue
             common, _ = Counter(map(repr, p.values)).most_common(1)[0]
             value = next(v for v in p.values if repr(v) == common)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import torch.nn as nn
 
 from . import layers
-from .pyformat import literal
+from .lowering import ACTIVATION_LAYERS
+from .pyformat import Source, literal
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def _tree(node, source: str) -> Expr:
 
 def skeleton(expr: Expr | None):
     """What two expressions must share to be one template: callees and arities, not numbers."""
+    if isinstance(expr, Call) and expr.fn in ACTIVATION_LAYERS:  # one template may use several
+        return ("activation", len(expr.args), tuple(k for k, _ in expr.kwargs))
     if isinstance(expr, Call):  # keywords holding calls count (OrderedDict's items), literal ones do not
         calls = tuple((k, skeleton(v)) for k, v in expr.kwargs if isinstance(v, Call))
         return (expr.fn, tuple(skeleton(a) for a in expr.args), calls)
@@ -124,7 +127,12 @@ def template(exprs: list[Expr], signatures: Signatures, choose, path: str = "") 
         return choose(path, tuple(e.value for e in exprs))
     if all(isinstance(e, Text) for e in exprs):
         return exprs[0] if len({e.source for e in exprs}) == 1 else None
-    if not all(isinstance(e, Call) for e in exprs) or len({(e.fn, len(e.args)) for e in exprs}) != 1:
+    if not all(isinstance(e, Call) for e in exprs):
+        return None
+    if len({e.fn for e in exprs}) > 1 and {skeleton(e) for e in exprs} == {skeleton(exprs[0])} and \
+            exprs[0].fn in ACTIVATION_LAYERS:
+        return _activation_template(exprs, signatures, choose, path)
+    if len({(e.fn, len(e.args)) for e in exprs}) != 1:
         return None
     fn = exprs[0].fn
     names, defaults = signatures.of(fn)
@@ -147,6 +155,23 @@ def template(exprs: list[Expr], signatures: Signatures, choose, path: str = "") 
             continue
         kwargs.append((key, value))
     return Call(fn, tuple(args), tuple(kwargs))
+
+
+def _activation_template(exprs: list[Call], signatures: Signatures, choose, path: str) -> Expr | None:
+    """Different activations at one place: the class becomes a slot (`activation_layer(inplace=True)`)."""
+    layer = choose(_join(path, ACTIVATION_ARGUMENT), tuple(Source(e.fn) for e in exprs))
+    if not isinstance(layer, Slot):
+        return None
+    args = [template([e.args[i] for e in exprs], signatures, choose, _join(path, f"arg{i}"))
+            for i in range(len(exprs[0].args))]
+    kwargs = [(key, template([dict(e.kwargs)[key] for e in exprs], signatures, choose, _join(path, key)))
+              for key, _ in exprs[0].kwargs]
+    if any(a is None for a in args) or any(v is None for _, v in kwargs):
+        return None
+    return Call(layer.source, tuple(args), tuple(kwargs))
+
+
+ACTIVATION_ARGUMENT = "activation_layer"  # torchvision's name for a constructor argument that is a class
 
 
 def _join(path: str, name: str) -> str:

@@ -42,6 +42,23 @@ class Group(nn.Module):
             self.add_module(str(name), module)
 
 
+class SharedRepeat(nn.Sequential):
+    """`x n shared`: item i applied `times[i]` times in a row, with the same weights each time."""
+
+    def __init__(self, *blocks, times):
+        super().__init__(*blocks)
+        self.times = tuple(times)
+
+    def forward(self, x):
+        for block, times in zip(self, self.times):
+            for _ in range(times):
+                x = block(x)
+        return x
+
+    def extra_repr(self):
+        return f"times={self.times}"
+
+
 class Add(nn.Module):
     """Element-wise sum (a residual join); `inplace` adds into the first input (`out += identity`).
 

@@ -21,7 +21,7 @@ from typing import Callable
 
 from archdsl.errors import ArchError
 from archdsl.ir import Node
-from archdsl.ops import Shape, fmt
+from archdsl.ops import REGISTRY, Shape, fmt
 from archdsl.ops.windows import window_out
 
 from . import layers
@@ -100,6 +100,13 @@ CALLS: dict[str, Call] = {
     "concat": Call("Concat"),
     "one_minus": Call("OneMinus"),
 }
+
+# The torch classes of the parameterless activations: where a block template's instances use
+# different ones at one place, its class takes the class as `activation_layer` (torchvision's
+# Conv2dNormActivation): `ConvBnAct(16, 64, activation_layer=nn.Hardswish)`.
+ACTIVATION_LAYERS = frozenset(
+    {call.ctor for kind, call in CALLS.items() if kind in REGISTRY and REGISTRY[kind].family == "act"}
+    | {"nn.GELU", "nn.Softplus"})
 
 Emitter = Callable[[object, EmitContext], Emitted]
 EMITTERS: dict[str, Emitter] = {}

@@ -13,10 +13,10 @@ from archdsl.ops import fmt
 
 from .classes import ClassDef
 from .codegen import class_name, definitions_source, describe
-from .exprs import render
+from .exprs import Signatures, render
 from .pyformat import literal, split_expression, statement, wrap
 from .scopes import Body
-from .structured import Structured
+from .structured import Structured, compress
 
 _IMPORTS = (("math", "import math"), ("OrderedDict", "from collections import OrderedDict"), ("torch", "import torch"), ("F", "import torch.nn.functional as F"),
             ("nn", "from torch import nn"))  # isort's order, as `ruff check` wants it
@@ -93,16 +93,18 @@ def _var(slot: int | str) -> str:
     return "x" if slot == 0 else f"x{slot}"
 
 
-def template_class(cdef: ClassDef) -> list[str]:
+def template_class(cdef: ClassDef, signatures: Signatures) -> list[str]:
     doc = f'{_I1}"""The spec\'s `{cdef.template}` block ({cdef.count} in the network)."""'
     out = [f"class {cdef.name}({cdef.base}):", doc, ""]
-    if cdef.body.zero:
-        out += [f"{_I1}RESIDUAL_BNS = {literal(cdef.body.zero)}  # the last BN of its residual branch", ""]
+    if cdef.zero and not cdef.zero_flag:
+        out += [f"{_I1}RESIDUAL_BNS = {literal(cdef.zero)}  # the last BN of its residual branch", ""]
     params = ["self"] + [p.name + (f"={literal(p.default)}" if p.has_default else "") for p in cdef.params]
     out += [_I1 + line for line in wrap("def __init__(", params, "):", 4)]
     if cdef.base == "nn.Sequential":
-        items = [render(cdef.exprs[e.path]) for e in cdef.body.entries]
-        return out + [_I2 + line for line in wrap("super().__init__(", items, ")", 8)]
+        exprs = [cdef.exprs[e.path] for e in cdef.body.entries]
+        forms = [wrap("super().__init__(", [render(e) for e in items], ")", 8)
+                 for items in (compress(exprs, signatures), exprs)]
+        return out + [_I2 + line for line in min(forms, key=len)]  # repetitions as comprehensions where shorter
     out.append(f"{_I2}super().__init__()")
     for entry in cdef.body.entries:
         expr = cdef.exprs[entry.path]
@@ -112,6 +114,9 @@ def template_class(cdef: ClassDef) -> list[str]:
             out += [_I2 + _I1 + line for line in statement(code, 12)]
         else:
             out += [_I2 + line for line in statement(code, 8)]
+    if cdef.zero_flag:
+        out += [f"{_I2}if {cdef.zero_flag}:",
+                f"{_I2}{_I1}self.RESIDUAL_BNS = {literal(cdef.zero)}  # the last BN of a residual branch"]
     dp = ", drop_path=None" if cdef.body.needs_dp else ""
     out += ["", f"{_I1}def forward(self, x{dp}):"]
     lines = forward_lines(cdef.body, 8, cdef.comments, cdef.fallbacks, None)
@@ -205,13 +210,14 @@ def _attr(path: str) -> str:
 
 def render_file(st) -> tuple[str, str]:
     net, name = network_class(st)
-    classes = [template_class(c) for c in st.templates.defs]
+    classes = [template_class(c, st.signatures) for c in st.templates.defs]
     dense = [dense_class(n, *key) for key, n in st.dense_classes.items()]
     body = "\n\n\n".join("\n".join(c) for c in dense + classes + [net]) + "\n"
     needed = {"Group", "init_like_torchvision"} | ({"fold_batchnorm"} if st.fold_bn else {"residual_branch_bns"})
     needed |= {u for code in st.scopes.code.values() for u in code.uses}
     if st.body("").needs_dp:
         needed.add("sample_drop_path")
+    needed |= st.runtime
     if st.dense_classes:
         needed |= {w for k in st.dense_classes for w in re.findall(r"[A-Z]\w*", k[3])}
     from . import layers as torch_layers

@@ -14,8 +14,14 @@ from __future__ import annotations
 LINE = 88  # ruff's default line length
 
 
+class Source(str):
+    """A value that is Python source, written as is: a class passed as an argument (`nn.ReLU`)."""
+
+
 def literal(value) -> str:
     """A Python literal for a validated value, strings in double quotes (ruff's preference)."""
+    if isinstance(value, Source):
+        return str(value)
     if isinstance(value, str):
         text = repr(value)
         if text.startswith("'") and '"' not in value:
@@ -59,7 +65,26 @@ def split_expression(text: str, indent: int) -> list[str]:
     if call is None:
         return [text]  # no bracket to split at: ruff leaves it too
     head, args, tail = call
+    clause = _comprehension(args[0]) if len(args) == 1 and head.endswith("[") else None
+    if clause is not None and indent + 4 + len(args[0]) > LINE:  # the element, then its `for` clause
+        element = args[0][: len(args[0]) - len(clause)].rstrip()
+        return [head] + ["    " + line for line in split_expression(element, indent + 4)] + ["    " + clause, tail]
     return wrap(head, args, tail, indent)
+
+
+def _comprehension(text: str) -> str | None:
+    """The top-level `for ...` clause of a comprehension's body, or None."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "([{":
+            depth += 1
+        elif not quoted and ch in ")]}":
+            depth -= 1
+        elif not quoted and depth == 0 and text.startswith(" for ", i):
+            return text[i + 1:]
+    return None
 
 
 def _last_brackets(text: str):

@@ -143,6 +143,40 @@ class Scopes:
             return False
         return all(self.module_of[n].startswith(path + ".") for n in nodes)
 
+    def shared_copies(self) -> dict[str, str]:
+        """Containers that apply an earlier one's weights again (`U x n shared`): copy -> the unit it repeats.
+
+        A copy has the owner's layers under the same relative names, on the same inputs; its
+        weighted layers share the owner's tensors (ir.Node.shared_with), the rest are equal ops."""
+        if hasattr(self, "_copies"):
+            return self._copies
+        self._copies = {}
+        for path in self.tree.children:
+            nodes = self.members.get(path, [])
+            first = next((self.g.node(n) for n in nodes if self.g.node(n).shared_with), None)
+            if not path or first is None or not first.name.startswith(path + "."):
+                continue
+            suffix = first.name[len(path):]
+            owner = first.shared_with[: len(first.shared_with) - len(suffix)] if first.shared_with.endswith(suffix) else None
+            if owner and owner.rpartition(".")[0] == path.rpartition(".")[0] and self._repeats(path, owner):
+                self._copies[path] = owner
+        return self._copies
+
+    def _repeats(self, path: str, owner: str) -> bool:
+        nodes, theirs = self.members.get(path, []), self.members.get(owner, [])
+        if len(nodes) != len(theirs) or not self.is_unit(owner) or len(self.io(path)[1]) != 1:
+            return False
+        mine_at, theirs_at = {n: k for k, n in enumerate(nodes)}, {n: k for k, n in enumerate(theirs)}
+        for mine, own in zip(nodes, theirs):
+            a, b = self.g.node(mine), self.g.node(own)
+            if a.name[len(path):] != b.name[len(owner):] or a.op != b.op:
+                return False
+            if a.shared_with != b.name and a.op.state([self.shapes[i] for i in self.g.inputs(mine)]):
+                return False  # weights of its own
+            if [mine_at.get(i) for i in self.g.inputs(mine)] != [theirs_at.get(i) for i in self.g.inputs(own)]:
+                return False
+        return True
+
     def relative(self, path: str, name: str) -> str:
         return name[len(path) + 1:] if path else name
 

@@ -41,6 +41,7 @@ class Structured:
         self.signatures = Signatures()
         self.templates = TemplateClasses(self)
         self.dense_classes: dict[tuple, str] = {}
+        self.runtime: set[str] = set()  # the runtime definitions (layers.py) the structure itself uses
         self._units: dict[str, Expr | None] = {}
         self._bodies: dict[str, Body] = {}
         self.drop_path_groups: dict[str, int] = {}
@@ -61,9 +62,13 @@ class Structured:
         entries: list[Entry] = []
         zero: list[str] = []
 
+        copies = s.shared_copies()
+
         def walk(container: str):
             for child in s.children(container):
                 rel = s.relative(path, child)
+                if child in copies:
+                    continue  # it calls its owner again: nothing of its own to register
                 if s.is_node(child):
                     entries.append(Entry(rel, s.expr_of(child)))
                     if child in s.zero:
@@ -90,8 +95,11 @@ class Structured:
                     continue
                 done.add(unit)
                 (src,), (out,) = s.io(unit)
-                step = Step(s.relative(path, unit), s.relative(path, unit), (key_of[src],), out,
-                            drop_path=self.needs_dp(unit))
+                owner = copies.get(unit, unit)
+                callee = s.relative(path, owner)
+                calls[callee] = calls.get(callee, 0) + 1
+                key = callee if calls[callee] == 1 else f"{callee}#{calls[callee]}"
+                step = Step(callee, key, (key_of[src],), out, drop_path=self.needs_dp(owner))
             else:
                 callee = s.relative(path, s.module_of[nid])
                 calls[callee] = calls.get(callee, 0) + 1
@@ -114,9 +122,10 @@ class Structured:
         """The outermost unit strictly inside `path` that holds node `name`."""
         parts = name.split(".")
         start = len(path.split(".")) if path else 0
+        copies = self.scopes.shared_copies()
         for i in range(start + 1, len(parts)):
             prefix = ".".join(parts[:i])
-            if self.unit(prefix) is not None:
+            if prefix in copies or self.unit(prefix) is not None:
                 return prefix
         return None
 
@@ -158,7 +167,26 @@ class Structured:
             return Call("nn.Sequential", tuple(compress([e.expr for e in body.entries], self.signatures)))
         if self.chain(body, named=True):  # named items: nn.Sequential(OrderedDict(conv=..., bn=...))
             return Call("nn.Sequential", (Call("OrderedDict", (), tuple((e.path, e.expr) for e in body.entries)),))
+        times = self._applications(body)
+        if times is not None:
+            self.runtime.add("SharedRepeat")
+            return Call("SharedRepeat", tuple(e.expr for e in body.entries), (("times", Lit(times)),))
         return None
+
+    def _applications(self, body: Body) -> tuple[int, ...] | None:
+        """How often each item is applied in a row, where the items (0, 1, ...) feed each other and some
+        run again with the same weights (`x n shared`); else None."""
+        if body.needs_dp or body.zero or [e.path for e in body.entries] != [str(i) for i in range(len(body.entries))]:
+            return None
+        times, prev = [0] * len(body.entries), "x"
+        for step in body.steps:
+            k = int(step.callee) if step.callee.isdigit() else -1
+            if not 0 <= k < len(times) or step.inputs != (prev,) or step.parameter or any(times[k + 1:]) or \
+                    body.entries[k].expr is None:
+                return None
+            times[k] += 1
+            prev = step.key
+        return tuple(times) if prev == body.exit and all(times) and max(times) > 1 else None
 
     def _dense(self, path: str) -> Expr | None:
         """`dense { ... }`: layer_i on the latest concat, concat_i = [x, out_1 .. out_i]."""
