@@ -49,7 +49,17 @@ class Slot:
     source: str
 
 
-Expr = Lit | Text | Call | Slot
+@dataclass(frozen=True)
+class Repeat:
+    """`[item for var in range(count)]` (starred inside a call's arguments: `*[...]`)."""
+
+    item: object  # Expr
+    count: int
+    var: str = "_"
+    star: bool = True
+
+
+Expr = Lit | Text | Call | Slot | Repeat
 
 
 def parse(source: str) -> Expr:
@@ -76,6 +86,8 @@ def skeleton(expr: Expr | None):
     if isinstance(expr, Call):  # keywords holding calls count (OrderedDict's items), literal ones do not
         calls = tuple((k, skeleton(v)) for k, v in expr.kwargs if isinstance(v, Call))
         return (expr.fn, tuple(skeleton(a) for a in expr.args), calls)
+    if isinstance(expr, Repeat):
+        return ("repeat", expr.count, expr.var, expr.star, skeleton(expr.item))
     return expr.source if isinstance(expr, Text) else None
 
 
@@ -84,8 +96,12 @@ def render(expr: Expr) -> str:
         return literal(expr.value)
     if isinstance(expr, (Text, Slot)):
         return expr.source
+    if isinstance(expr, Repeat):
+        return f"{'*' if expr.star else ''}[{render(expr.item)} for {expr.var} in range({expr.count})]"
     parts = [render(a) for a in expr.args] + [f"{k}={render(v)}" for k, v in expr.kwargs]
-    return f"{expr.fn}({', '.join(parts)})"
+    if expr.fn == "[]":
+        return f"[{', '.join(parts)}]"
+    return f"{expr.fn}({', '.join(parts)})" if expr.fn != "()" else f"({', '.join(parts)})"
 
 
 # ---------------------------------------------------------------- callee signatures
@@ -125,8 +141,13 @@ def template(exprs: list[Expr], signatures: Signatures, choose, path: str = "") 
     """
     if all(isinstance(e, Lit) for e in exprs):
         return choose(path, tuple(e.value for e in exprs))
-    if all(isinstance(e, Text) for e in exprs):
-        return exprs[0] if len({e.source for e in exprs}) == 1 else None
+    if all(isinstance(e, (Text, Slot)) for e in exprs):
+        return exprs[0] if len(set(exprs)) == 1 else None
+    if all(isinstance(e, Repeat) for e in exprs):
+        if len({(e.count, e.var, e.star) for e in exprs}) != 1:
+            return None
+        item = template([e.item for e in exprs], signatures, choose, path)
+        return None if item is None else Repeat(item, exprs[0].count, exprs[0].var, exprs[0].star)
     if not all(isinstance(e, Call) for e in exprs):
         return None
     if len({e.fn for e in exprs}) > 1 and {skeleton(e) for e in exprs} == {skeleton(exprs[0])} and \

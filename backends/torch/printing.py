@@ -145,6 +145,21 @@ def dense_class(name: str, prefix: str, start: int, join: str, join_ctor: str) -
     ]
 
 
+def parallel_class(name: str, group: str, join: str, join_ctor: str) -> list[str]:
+    return [
+        f"class {name}(nn.Module):",
+        f'{_I1}"""`parallel {{ {group}: {{ ... }} x n }}`: every branch on the same input, their outputs joined."""',
+        "",
+        f"{_I1}def __init__(self, branches):",
+        f"{_I2}super().__init__()",
+        f"{_I2}self.{group} = nn.ModuleList(branches)",
+        *[_I2 + line for line in statement(f"self.{join} = {join_ctor}", 8)],
+        "",
+        f"{_I1}def forward(self, x):",
+        *[_I2 + line for line in statement(f"return self.{join}(*[branch(x) for branch in self.{group}])", 8)],
+    ]
+
+
 def network_class(st) -> tuple[list[str], str]:
     arch, body, fold = st.arch, st.body(""), st.fold_bn
     name = class_name(arch.name)
@@ -212,6 +227,7 @@ def render_file(st) -> tuple[str, str]:
     net, name = network_class(st)
     classes = [template_class(c, st.signatures) for c in st.templates.defs]
     dense = [dense_class(n, *key) for key, n in st.dense_classes.items()]
+    dense += [parallel_class(n, *key) for key, n in st.parallel_classes.items()]
     body = "\n\n\n".join("\n".join(c) for c in dense + classes + [net]) + "\n"
     needed = {"Group", "init_like_torchvision"} | ({"fold_batchnorm"} if st.fold_bn else {"residual_branch_bns"})
     needed |= {u for code in st.scopes.code.values() for u in code.uses}
@@ -220,6 +236,7 @@ def render_file(st) -> tuple[str, str]:
     needed |= st.runtime
     if st.dense_classes:
         needed |= {w for k in st.dense_classes for w in re.findall(r"[A-Z]\w*", k[3])}
+    needed |= {w for k in st.parallel_classes for w in re.findall(r"[A-Z]\w*", k[2])}
     from . import layers as torch_layers
 
     defs = definitions_source([n for n in vars(torch_layers) if n in needed])

@@ -28,7 +28,7 @@ from archdsl.transforms import fold_bn as fold_graph
 
 from .classes import TemplateClasses
 from .codegen import input_variables, residual_branch_norms
-from .exprs import Call, Expr, Lit, Signatures, Slot, Text, render, template
+from .exprs import Call, Expr, Lit, Repeat, Signatures, Slot, render, template
 from .scopes import Body, Entry, Scopes, Step
 
 class Structured:
@@ -41,6 +41,7 @@ class Structured:
         self.signatures = Signatures()
         self.templates = TemplateClasses(self)
         self.dense_classes: dict[tuple, str] = {}
+        self.parallel_classes: dict[tuple, str] = {}  # (branches, join, join constructor) -> class name
         self.runtime: set[str] = set()  # the runtime definitions (layers.py) the structure itself uses
         self._units: dict[str, Expr | None] = {}
         self._bodies: dict[str, Body] = {}
@@ -145,14 +146,16 @@ class Structured:
             return self.templates.call(path, module.template)
         if module is not None and module.kind == "dense":
             return self._dense(path)
+        if module is not None and module.kind == "parallel":
+            return self._parallel(path)
         return self._sequential(path)
 
     def chain(self, body: Body, named: bool = False) -> bool:
-        """Items each feeding the next, named 0, 1, ... (or, with `named`, any identifiers): an nn.Sequential."""
+        """Items each feeding the next, named 0, 1, ... (or, with `named`, any names): an nn.Sequential."""
         steps = body.steps
         paths = [e.path for e in body.entries]
         numbered = paths == [str(i) for i in range(len(steps))]
-        if body.needs_dp or not (numbered or named and all(_keyword_name(p) for p in paths)):
+        if body.needs_dp or not (numbered or named and all("." not in p for p in paths)):
             return False
         prev = "x"
         for entry, step in zip(body.entries, steps):
@@ -166,7 +169,10 @@ class Structured:
         if self.chain(body):
             return Call("nn.Sequential", tuple(compress([e.expr for e in body.entries], self.signatures)))
         if self.chain(body, named=True):  # named items: nn.Sequential(OrderedDict(conv=..., bn=...))
-            return Call("nn.Sequential", (Call("OrderedDict", (), tuple((e.path, e.expr) for e in body.entries)),))
+            if all(_keyword_name(e.path) for e in body.entries):
+                return Call("nn.Sequential", (Call("OrderedDict", (), tuple((e.path, e.expr) for e in body.entries)),))
+            pairs = tuple(Call("()", (Lit(e.path), e.expr)) for e in body.entries)  # [("conv1", ...), ("2", ...)]
+            return Call("nn.Sequential", (Call("OrderedDict", (Call("[]", pairs),)),))
         times = self._applications(body)
         if times is not None:
             self.runtime.add("SharedRepeat")
@@ -214,7 +220,37 @@ class Structured:
         key = (prefix, start, joins[0], join_ctor)
         name = self.dense_classes.setdefault(key, "DenseBlock" + (str(len(self.dense_classes) + 1)
                                                                     if self.dense_classes else ""))
-        return Call(name, (Text(list_source(compress([entries[n] for n in names], self.signatures))),))
+        return Call(name, (as_list(compress([entries[n] for n in names], self.signatures)),))
+
+
+    def _parallel(self, path: str) -> Expr | None:
+        """`parallel(merge=m) { branch: {...} x n }`: the n branches on one input, their outputs joined."""
+        body = self.body(path)
+        entries, steps = body.entries, body.steps
+        if len(entries) < 3 or entries[0].expr is not None or body.needs_dp or body.zero:
+            return None
+        group, join = entries[0].path, entries[-1]
+        n = len(entries) - 2
+        if [e.path for e in entries[1:-1]] != [f"{group}.{i}" for i in range(n)] or \
+                not (_keyword_name(group) and _keyword_name(join.path)) or join.expr is None:
+            return None
+        if len(steps) != n + 1 or [(s.callee, s.inputs) for s in steps[:n]] != [(e.path, ("x",)) for e in entries[1:-1]]:
+            return None
+        last = steps[-1]
+        if last.callee != join.path or last.inputs != tuple(s.key for s in steps[:n]) or last.key != body.exit or \
+                any(e.expr is None for e in entries[1:-1]):
+            return None
+        key = (group, join.path, render(join.expr))
+        local = camel_name(path.rpartition(".")[2])
+        taken = set(self.parallel_classes.values()) | set(self.dense_classes.values())
+        name = self.parallel_classes.get(key) or (local if local and local not in taken else
+                                                   f"Parallel{len(self.parallel_classes) + 1}")
+        self.parallel_classes[key] = name
+        return Call(name, (as_list(compress([e.expr for e in entries[1:-1]], self.signatures)),))
+
+
+def camel_name(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"_+", name) if p) if name.isidentifier() else ""
 
 
 # ---------------------------------------------------------------- repetitions
@@ -258,14 +294,14 @@ def _run(exprs: list[Expr], signatures: Signatures) -> tuple[Expr, bool] | None:
     shape = template(exprs, signatures, choose)
     if shape is None:
         return None
-    var = "i" if varying else "_"
-    return Text(f"*[{render(shape)} for {var} in range({len(exprs)})]"), not varying
+    return Repeat(shape, len(exprs), "i" if varying else "_"), not varying
 
 
-def list_source(items: list[Expr]) -> str:
-    if len(items) == 1 and isinstance(items[0], Text) and items[0].source.startswith("*["):
-        return items[0].source[1:]
-    return "[" + ", ".join(render(e) for e in items) + "]"
+def as_list(items: list[Expr]) -> Expr:
+    """A list argument: `[a, b]`, or the comprehension itself when it is the only item."""
+    if len(items) == 1 and isinstance(items[0], Repeat):
+        return replace(items[0], star=False)
+    return Call("[]", tuple(items))
 
 
 def _keyword_name(name: str) -> bool:
