@@ -76,6 +76,9 @@ class Structured:
                         zero.append(rel)
                 elif self.unit(child) is not None:
                     entries.append(Entry(rel, self.unit(child)))
+                elif self._numbered_units(child) is not None:  # called one by one: an nn.ModuleList
+                    items = compress(self._numbered_units(child), self.signatures)
+                    entries.append(Entry(rel, Call("nn.ModuleList", (as_list(items),))))
                 else:
                     entries.append(Entry(rel, None))
                     walk(child)
@@ -118,6 +121,14 @@ class Structured:
                            exits=tuple((k, key_of[n]) for k, n in (s.g.outputs or {}).items()),
                            as_tuple=s.g.outputs_as_tuple)
         return body
+
+    def _numbered_units(self, path: str) -> list[Expr] | None:
+        """The constructors of a container's children, where they are units named 0, 1, ... (fractal columns)."""
+        kids, copies = self.scopes.children(path), self.scopes.shared_copies()
+        if len(kids) < 2 or kids != [f"{path}.{i}" for i in range(len(kids))] or any(k in copies for k in kids):
+            return None
+        items = [None if self.scopes.is_node(k) else self.unit(k) for k in kids]
+        return None if None in items else items
 
     def _outer_unit(self, path: str, name: str) -> str | None:
         """The outermost unit strictly inside `path` that holds node `name`."""
