@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from archdsl.ops import fmt
 
-from .exprs import ACTIVATION_ARGUMENT, Call, Expr, Lit, Slot, skeleton, template
+from .exprs import ACTIVATION_ARGUMENT, Call, Expr, Layers, Lit, Slot, skeleton, template
 from .lowering import ACTIVATION_LAYERS
 from .pyformat import Source
 from .scopes import Body
@@ -85,6 +85,16 @@ class TemplateClasses:
         for i, body in enumerate(bodies):
             if not any(g.join(i, body) for g in groups):
                 groups.append(_Group(body, {body.structure(): body}, [i]))
+        merged = True
+        while merged:  # groups that grew apart while instances arrived may fit one class now
+            merged = False
+            for a, b in itertools.combinations(groups, 2):
+                if a.absorb(b):
+                    groups.remove(b)
+                    merged = True
+                    break
+        for group in groups:
+            group.members.sort()
         used = {d.name for d in self.defs} | set(st.dense_classes.values())
         for group in groups:
             cls = camel(name)
@@ -120,7 +130,13 @@ class TemplateClasses:
             idx = [i for i, h in enumerate(have) if entry.path in h]
             present = tuple(i in idx for i in range(len(paths)))
             found = None
-            if entry.expr is not None:
+            if entry.path in have[0] and _items(entry.expr) is not None and \
+                    len({len(have[i][entry.path].args) for i in idx}) > 1:  # some items left out here and there
+                found = _layers(entry.path, entry.expr, [have[i][entry.path] for i in idx], idx, st.signatures,
+                                table)
+                if found is None:
+                    return None
+            elif entry.expr is not None:
                 found = template([have[i][entry.path] for i in idx], st.signatures,
                                  lambda slot, values, e=entry.path, idx=idx: table.choose(e, slot, values, idx))
                 if found is None:
@@ -130,6 +146,7 @@ class TemplateClasses:
                 layer = table.used[found.fn]
                 layer.values = tuple(v if here else None for v, here in zip(layer.values, present))
                 optional[entry.path] = f"{layer.name} is not None"
+                table.frozen.add(layer.name)
         zeros = [b.zero for b in bodies]
         zero = next((z for z in zeros if z), ())
         zero_flag = None if len(set(zeros)) == 1 else table.flag("ends_residual_branch", tuple(map(bool, zeros)))
@@ -179,16 +196,20 @@ class _Group:
         if key in self.variants:
             self.members.append(i)
             return True
-        variants = list(self.variants.values()) + [body]
+        return self.absorb(_Group(body, {key: body}, [i]))
+
+    def absorb(self, other: "_Group") -> bool:
+        """Take in `other`'s instances, where one class can hold both groups' bodies."""
+        variants = list(self.variants.values()) + list(other.variants.values())
         if len({v.zero for v in variants} - {()}) > 1:
             return False
-        for full in (self.full, body):
+        for full in (self.full, other.full):
             if all(v is full or _within(v, full) for v in variants):
                 fallbacks = _fallbacks(full, variants)
                 if fallbacks is not None:
                     self.full, self.fallbacks = full, fallbacks
-                    self.variants[key] = body
-                    self.members.append(i)
+                    self.variants.update(other.variants)
+                    self.members += other.members
                     return True
         return False
 
@@ -201,8 +222,8 @@ def _subsequence(short, long) -> bool:
 def _within(part: Body, full: Body) -> bool:
     """`part` is `full` with some top-level modules (and their steps) left out."""
     entries, all_entries = [e.path for e in part.entries], [e.path for e in full.entries]
-    shapes = {e.path: skeleton(e.expr) for e in full.entries}
-    if any(shapes.get(e.path, ()) != skeleton(e.expr) for e in part.entries):
+    exprs = {e.path: e.expr for e in full.entries}
+    if any(e.path not in exprs or not _fits(e.expr, exprs[e.path]) for e in part.entries):
         return False
     if not _subsequence(entries, all_entries) or part.needs_dp != full.needs_dp or \
             part.zero and full.zero and part.zero != full.zero:
@@ -215,6 +236,69 @@ def _within(part: Body, full: Body) -> bool:
         return False
     gone = [s for s in full.steps if s.key not in set(keys)]
     return {s.callee for s in gone} == missing and len(gone) == len(missing)
+
+
+def _items(expr) -> tuple | None:
+    """The items of an `nn.Sequential(a, b, ...)`, else None."""
+    return expr.args if isinstance(expr, Call) and expr.fn == "nn.Sequential" and not expr.kwargs else None
+
+
+def _fits(part, full) -> bool:
+    """The same constructor, or an nn.Sequential of some of `full`'s items."""
+    if skeleton(part) == skeleton(full):
+        return True
+    mine, theirs = _items(part), _items(full)
+    return mine is not None and theirs is not None and _align(mine, theirs) is not None
+
+
+def _align(items: tuple, full: tuple) -> list[int] | None:
+    """The position in `full` of each of `items` (in order, same constructors), matching the most keywords."""
+    def score(a, b):
+        if skeleton(a) != skeleton(b):
+            return None
+        keys = {k for k, _ in a.kwargs} if isinstance(a, Call) else set()
+        theirs = {k for k, _ in b.kwargs} if isinstance(b, Call) else set()
+        return 1 + len(keys & theirs) + (keys == theirs)
+
+    best: dict[tuple, tuple] = {(0, j): (0, ()) for j in range(len(full) + 1)}
+    for i in range(1, len(items) + 1):
+        for j in range(i, len(full) + 1):
+            options = []
+            if (i, j - 1) in best:
+                options.append(best[i, j - 1])
+            here = score(items[i - 1], full[j - 1])
+            if here is not None and (i - 1, j - 1) in best:
+                total, path = best[i - 1, j - 1]
+                options.append((total + here, path + (j - 1,)))
+            if options:
+                best[i, j] = max(options, key=lambda o: o[0])
+    found = best.get((len(items), len(full)))
+    return list(found[1]) if found is not None else None
+
+
+def _layers(path: str, full: Call, exprs: list[Call], idx: list[int], signatures, table) -> Layers | None:
+    """An nn.Sequential whose instances leave out some items: each item under a flag where they do."""
+    alignments = [_align(e.args, full.args) for e in exprs]
+    if any(a is None for a in alignments):
+        return None
+    items = []
+    for j, item in enumerate(full.args):
+        have = [(i, e.args[a.index(j)]) for i, e, a in zip(idx, exprs, alignments) if j in a]
+        before = set(table.used)
+        found = template([x for _, x in have], signatures,
+                         lambda slot, values, here=[i for i, _ in have]: table.choose(path, slot, values, here, True))
+        if found is None:
+            return None
+        present = tuple(i in {i for i, _ in have} for i in range(table.n))
+        own = [p for name, p in table.used.items() if name not in before]  # made for this item
+        flag = None if all(present) else table.flag(f"use_{_snake(item.fn) if isinstance(item, Call) else j}",
+                                                    present, prefer_argument=True, own=own)
+        items.append((found, flag))
+    return Layers(tuple(items))
+
+
+def _snake(fn: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", fn.rpartition(".")[2]).lower()
 
 
 def _fallbacks(full: Body, variants: list[Body]) -> dict[str, str] | None:
@@ -266,13 +350,14 @@ class _Params:
         self.in_channels = in_channels
         self.used: dict[str, Param] = {}
         self.order: list[str] = []
+        self.frozen: set[str] = set()  # parameters whose None means "this instance lacks the module"
 
     def _use(self, name: str, values: tuple) -> Slot:
         if name not in self.used:
             self.used[name] = Param(name, values)
         return Slot(name)
 
-    def choose(self, entry: str, slot: str, values: tuple, idx: list[int]):
+    def choose(self, entry: str, slot: str, values: tuple, idx: list[int], plain: bool = False):
         last = slot.rpartition(".")[2]
         values = tuple(_plain(v) for v in values)
         if len(set(map(repr, values))) == 1:
@@ -307,22 +392,44 @@ class _Params:
         full = list(values)
         if len(idx) < self.n:  # an optional module: the other instances' values do not matter
             by = dict(zip(idx, values))
-            full = [by.get(i, values[0]) for i in range(self.n)]
+            full = [by.get(i) for i in range(self.n)]  # None: a keyword, left out where unused
         layer = last == ACTIVATION_ARGUMENT
         for param in self.used.values():
-            if param.values == tuple(full) and (param.name.startswith(_safe(entry.replace(".", "_"))) or
-                                                layer and param.name == last):
+            if not (param.name.startswith(_safe(entry.replace(".", "_"))) or layer and param.name == last):
+                continue
+            if param.name in self.frozen and any(a is None and b is not None for a, b in zip(param.values, full)):
+                continue  # its None says a module is absent
+            if all(a is None or b is None or repr(a) == repr(b) for a, b in zip(param.values, full)):
+                # the same values where both are used: one parameter
+                param.values = tuple(b if a is None else a for a, b in zip(param.values, full))
                 return Slot(param.name)
-        plain = (layer or not _attribute_like(entry)) and last not in self.used
+        plain = (plain or layer or not _attribute_like(entry)) and last not in self.used and \
+            last not in dict(self.candidates)
         name = _safe(last if plain else f"{entry}_{last}".replace(".", "_"))
         while name in self.used or name in dict(self.candidates):
             name += "_"
         return self._use(name, tuple(full))
 
-    def flag(self, entry: str, present: tuple, expr: Expr | None = None) -> str:
+    def flag(self, entry: str, present: tuple, expr: Expr | None = None, prefer_argument: bool = False,
+             own: list[Param] = ()) -> str:
         for param in self.used.values():
             if param.values == present and param.has_default and param.default is False:
                 return param.name
+        for param in own:  # an argument only this module takes: `if squeeze is not None:`
+            if tuple(v is not None for v in param.values) == present and not isinstance(param.values[present.index(True)], Source):
+                self.frozen.add(param.name)
+                return f"{param.name} is not None"
+        for name, values in self.candidates if prefer_argument else ():  # a template argument that says it
+            if name not in self.used and all(type(v) is bool for v in values) and values == present:
+                self.used[name] = Param(name, present, False, True)
+                return name
+        pool = [("in_channels", self.in_channels)] + self.candidates
+        for (a, xs), (b, ys) in itertools.combinations(pool if prefer_argument else (), 2):
+            if all(type(x) is int and type(y) is int for x, y in zip(xs, ys)) and \
+                    tuple(x != y for x, y in zip(xs, ys)) == present:  # torchvision's `if expanded != in_channels`
+                self._use(a, xs)
+                self._use(b, ys)
+                return f"{a} != {b}"
         fn = expr.fn.rpartition(".")[2].lower() if isinstance(expr, Call) else ""
         name = _safe(entry if _attribute_like(entry) or not fn else fn)
         while name in self.used or name in dict(self.candidates):
@@ -336,7 +443,8 @@ class _Params:
         for p in ranked:
             if p.has_default:
                 continue
-            if all(isinstance(v, Source) or v is None for v in p.values):  # a class: keyword, None without it
+            if all(isinstance(v, Source) or v is None for v in p.values) or None in p.values:  # keyword,
+                # None where an instance does not use it (a class argument, one for a module some lack)
                 p.default, p.has_default = None, True
                 continue
             common, _ = Counter(map(repr, p.values)).most_common(1)[0]

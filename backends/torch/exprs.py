@@ -59,7 +59,14 @@ class Repeat:
     star: bool = True
 
 
-Expr = Lit | Text | Call | Slot | Repeat
+@dataclass(frozen=True)
+class Layers:
+    """An nn.Sequential built from a list, some items under a flag (torchvision's `layers.append`)."""
+
+    items: tuple  # (Expr, flag or None) pairs, in order
+
+
+Expr = Lit | Text | Call | Slot | Repeat | Layers
 
 
 def parse(source: str) -> Expr:

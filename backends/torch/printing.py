@@ -13,7 +13,7 @@ from archdsl.ops import fmt
 
 from .classes import ClassDef
 from .codegen import class_name, definitions_source, describe
-from .exprs import Signatures, render
+from .exprs import Layers, Signatures, render
 from .pyformat import literal, split_expression, statement, wrap
 from .scopes import Body
 from .structured import Structured, compress
@@ -108,6 +108,9 @@ def template_class(cdef: ClassDef, signatures: Signatures) -> list[str]:
     out.append(f"{_I2}super().__init__()")
     for entry in cdef.body.entries:
         expr = cdef.exprs[entry.path]
+        if isinstance(expr, Layers):
+            out += layers_lines(_attr(entry.path), expr)
+            continue
         code = f"{_attr(entry.path)} = {'Group()' if expr is None else render(expr)}"
         if entry.path in cdef.optional:
             out += [f"{_I2}{_attr(entry.path)} = None", f"{_I2}if {cdef.optional[entry.path]}:"]
@@ -121,6 +124,18 @@ def template_class(cdef: ClassDef, signatures: Signatures) -> list[str]:
     out += ["", f"{_I1}def forward(self, x{dp}):"]
     lines = forward_lines(cdef.body, 8, cdef.comments, cdef.fallbacks, None)
     return out + [_I2 + line for line in lines]
+
+
+def layers_lines(target: str, layers: Layers) -> list[str]:
+    """`layers = []`, an append per item (under its flag), then `target = nn.Sequential(*layers)`."""
+    out = [f"{_I2}layers = []"]
+    for item, flag in layers.items:
+        code = f"layers.append({render(item)})"
+        if flag is None:
+            out += [_I2 + line for line in statement(code, 8)]
+        else:
+            out += [f"{_I2}if {flag}:"] + [_I2 + _I1 + line for line in statement(code, 12)]
+    return out + [f"{_I2}{target} = nn.Sequential(*layers)"]
 
 
 def dense_class(name: str, prefix: str, start: int, join: str, join_ctor: str) -> list[str]:

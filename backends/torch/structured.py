@@ -58,12 +58,11 @@ class Structured:
             self._bodies[path] = self._body(path)
         return self._bodies[path]
 
-    def _body(self, path: str) -> Body:
-        s = self.scopes
+    def _entries(self, path: str) -> tuple[list[Entry], list[str]]:
+        """The assignments of `path`'s __init__, and the residual-branch BNs among them."""
+        s, copies = self.scopes, self.scopes.shared_copies()
         entries: list[Entry] = []
         zero: list[str] = []
-
-        copies = s.shared_copies()
 
         def walk(container: str):
             for child in s.children(container):
@@ -84,6 +83,11 @@ class Structured:
                     walk(child)
 
         walk(path)
+        return entries, zero
+
+    def _body(self, path: str) -> Body:
+        s, copies = self.scopes, self.scopes.shared_copies()
+        entries, zero = self._entries(path)
         steps, key_of, calls = [], {}, {}
         ins, outs = s.io(path)
         if path:
@@ -238,18 +242,17 @@ class Structured:
         """`parallel(merge=m) { branch: {...} x n }`: the n branches on one input, their outputs joined."""
         body = self.body(path)
         entries, steps = body.entries, body.steps
-        if len(entries) < 3 or entries[0].expr is not None or body.needs_dp or body.zero:
+        if len(entries) != 2 or body.needs_dp or body.zero:
             return None
-        group, join = entries[0].path, entries[-1]
-        n = len(entries) - 2
-        if [e.path for e in entries[1:-1]] != [f"{group}.{i}" for i in range(n)] or \
-                not (_keyword_name(group) and _keyword_name(join.path)) or join.expr is None:
+        (group, branches), join = (entries[0].path, entries[0].expr), entries[1]
+        if not (isinstance(branches, Call) and branches.fn == "nn.ModuleList") or join.expr is None or \
+                not (_keyword_name(group) and _keyword_name(join.path)):
             return None
-        if len(steps) != n + 1 or [(s.callee, s.inputs) for s in steps[:n]] != [(e.path, ("x",)) for e in entries[1:-1]]:
+        n = len(steps) - 1
+        if [(s.callee, s.inputs) for s in steps[:n]] != [(f"{group}.{i}", ("x",)) for i in range(n)]:
             return None
         last = steps[-1]
-        if last.callee != join.path or last.inputs != tuple(s.key for s in steps[:n]) or last.key != body.exit or \
-                any(e.expr is None for e in entries[1:-1]):
+        if last.callee != join.path or last.inputs != tuple(s.key for s in steps[:n]) or last.key != body.exit:
             return None
         key = (group, join.path, render(join.expr))
         local = camel_name(path.rpartition(".")[2])
@@ -257,7 +260,7 @@ class Structured:
         name = self.parallel_classes.get(key) or (local if local and local not in taken else
                                                    f"Parallel{len(self.parallel_classes) + 1}")
         self.parallel_classes[key] = name
-        return Call(name, (as_list(compress([e.expr for e in entries[1:-1]], self.signatures)),))
+        return Call(name, branches.args)
 
 
 def camel_name(name: str) -> str:
