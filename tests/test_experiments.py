@@ -172,6 +172,21 @@ def test_effective_path_gradients_sum_over_all_2n_paths_to_the_whole_gradient():
     assert ep.path_counts == [1, 20, 1] and len(ep.total) == 3
 
 
+def test_effective_paths_of_a_weight_shared_net_gate_each_application():
+    """`x n shared`: the structured module applies one block again; the measurement gates each unit's
+    application (its flat form, same weights), as the gradient's sum over all paths shows."""
+    from archdsl.experiments.effective_paths import measure
+
+    arch = archdsl.load("specs/cifar/resnet110_shared.arch", input_shape=SHAPE, depth=14)
+    n = len(arch.graph.units)
+    model = randomised(arch.to_torch(seed=0))
+    assert "layer1.1.add" not in dict(model.named_modules())  # the copy calls layer1.0 again
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(3, *SHAPE, generator=g), torch.tensor([1, 4, 7])
+    ep = measure(arch, model, x, y, samples=2, lengths=[0, 1, n])
+    assert ep.path_counts == [1, n, 1] and all(t > 0 for t in ep.total)
+
+
 def test_a_plain_nets_layer_lesion_is_refused_or_reported_as_breaking_the_chain():
     from archdsl.experiments.data import Dataset
     from archdsl.experiments.lesion import candidates, lesion_each

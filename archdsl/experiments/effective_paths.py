@@ -67,6 +67,18 @@ def chain_units(arch):
     return units
 
 
+def _module_per_join(arch, model):
+    """`model`, or its flat form with the same weights where units share a join module (`x n shared`
+    applies one block's modules again; the flat form has every node's module at its own name)."""
+    names = [arch.graph.node(u.join).name for u in chain_units(arch)]
+    modules = [dict(model.named_modules()).get(n) for n in names]
+    if None not in modules and len({id(m) for m in modules}) == len(modules):
+        return model
+    flat = arch.to_torch(flat=True)
+    flat.load_state_dict(model.state_dict())
+    return flat
+
+
 class PathGates:
     """Gradient gates on every unit's branch and shortcut input (forward unchanged)."""
 
@@ -136,7 +148,7 @@ class EffectivePaths:
 def measure(arch, model, x: torch.Tensor, y: torch.Tensor, samples: int = 10, lengths: list[int] | None = None,
             seed: int = 0) -> EffectivePaths:
     """Veit et al.'s sampled measurement on one batch (x, y), the model in eval mode."""
-    model.eval()
+    model = _module_per_join(arch, model).eval()
     rng = random.Random(seed)
     with PathGates(arch, model) as gates:
         n = len(gates.units)
