@@ -8,7 +8,9 @@
     medians (target <= 1.02). Runs alternate between the two models, so drift
     in machine load hits both alike.
   * `--modern`: also mobilenet_v2, efficientnet_b0 and convnext_tiny vs torchvision (issue 11),
-    drop paths and dropout off in the train step of both.
+    drop paths and dropout off in the train step of both. `--models a,b` picks the specs;
+    `--control` adds torchvision against a second instance of itself (the same measurement,
+    so its distance from 1.000 is the noise floor of a ratio on this machine).
   * `--unet`: U-Net (specs/segmentation/unet_same.arch) vs the hand-written U-Net of
     bench/reference_models.py, 3x256x256, batch 2, train step (BCE with logits) and
     eval forward (issue 12, target <= 1.02).
@@ -75,11 +77,14 @@ def eval_forward(model, x):
     return run
 
 
-def compare_with_reference(name: str, reps: int, hand_written: bool, rows: list):
+def compare_with_reference(name: str, reps: int, hand_written: bool, rows: list, control: bool = False):
     arch = archdsl.load(ROOT / "specs" / f"{name}.arch")
     ours = arch.to_torch(seed=0)
     ref, source = reference(name, hand_written)
     ref.load_state_dict(ours.state_dict(), strict=True)
+    if control:  # the noise floor: the reference against a second instance of itself, same weights
+        ours, source = reference(name, hand_written)[0], f"{source} (control: {source} vs itself)"
+        ours.load_state_dict(ref.state_dict(), strict=True)
     for model in (ours, ref):  # the same train-mode work in both: no random drops
         for module in model.modules():
             if isinstance(getattr(module, "p", None), float):
@@ -155,6 +160,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("compare", "construct", "fold", "unet"), help="run one part")
     parser.add_argument("--unet", action="store_true", help="also U-Net vs a hand-written one (issue 12)")
     parser.add_argument("--modern", action="store_true", help="also mobilenet_v2, efficientnet_b0, convnext_tiny")
+    parser.add_argument("--models", help="comma-separated specs to compare instead (e.g. convnext_tiny)")
+    parser.add_argument("--control", action="store_true",
+                        help="also each reference against a second instance of itself: the ratio's noise floor")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows: list = []
@@ -162,8 +170,10 @@ def main(argv=None) -> int:
         construction(rows)
     if args.only in (None, "compare"):
         names = ("resnet50", "densenet121") + (("mobilenet_v2", "efficientnet_b0", "convnext_tiny") if args.modern else ())
-        for name in names:
+        for name in args.models.split(",") if args.models else names:
             compare_with_reference(name, args.reps, args.hand_written, rows)
+            if args.control:
+                compare_with_reference(name, args.reps, args.hand_written, rows, control=True)
     if args.only == "unet" or (args.only is None and args.unet):
         compare_unet(args.reps, rows)
     if args.only in (None, "fold"):

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from archdsl import ir
+from archdsl.backends.torch.scopes import Scopes
 from archdsl.passes import state_layout
 from conftest import SPECS, backend_specs, named_outputs, rel, small_arch
 
@@ -63,9 +64,11 @@ def test_module_agrees_with_analysis(path):
     outs = named_outputs(arch, out)
     assert {k: tuple(v.shape[1:]) for k, v in outs.items()} == dict(arch.output_shapes)
     wrong = []
+    copies = Scopes(arch.graph, arch.shapes).shared_copies()  # `x n shared`: a copy applies its owner's modules
     for nid in arch.graph.order:
         node = arch.graph.node(nid)
-        module = getattr(node, "shared_with", None) or node.name
+        copy = next((c for c in copies if node.name.startswith(c + ".")), None)
+        module = node.shared_with or (copies[copy] + node.name[len(copy):] if copy else node.name)
         held = dict(node.op.state([arch.shapes[p] for p in arch.graph.inputs(nid)]))
         if "" in held:  # a parameter of its container (layer scale), multiplied in forward: no module to hook
             continue

@@ -108,7 +108,9 @@ def render(expr: Expr) -> str:
     parts = [render(a) for a in expr.args] + [f"{k}={render(v)}" for k, v in expr.kwargs]
     if expr.fn == "[]":
         return f"[{', '.join(parts)}]"
-    return f"{expr.fn}({', '.join(parts)})" if expr.fn != "()" else f"({', '.join(parts)})"
+    if expr.fn == "()":
+        return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+    return f"{expr.fn}({', '.join(parts)})"
 
 
 # ---------------------------------------------------------------- callee signatures
@@ -147,7 +149,12 @@ def template(exprs: list[Expr], signatures: Signatures, choose, path: str = "") 
     out of the result again where it is constant and the default.
     """
     if all(isinstance(e, Lit) for e in exprs):
-        return choose(path, tuple(e.value for e in exprs))
+        values = [e.value for e in exprs]
+        if len(set(map(repr, values))) > 1 and all(type(v) is tuple and v and len(v) == len(values[0]) for v in values):
+            items = [template([Lit(v[k]) for v in values], signatures, choose, _join(path, str(k)))  # (c, 1, 1)
+                     for k in range(len(values[0]))]
+            return None if None in items else Call("()", tuple(items))
+        return choose(path, tuple(values))
     if all(isinstance(e, (Text, Slot)) for e in exprs):
         return exprs[0] if len(set(exprs)) == 1 else None
     if all(isinstance(e, Repeat) for e in exprs):
