@@ -173,6 +173,12 @@ def test_repeated_parallel_branches_are_a_module_list():
     assert '("2", nn.ReLU(inplace=True)),' in source and "for _ in range(32)" in source
 
 
+def test_tuple_arguments_are_generalised_per_element():
+    source, _ = structured.module_source(archdsl.load(_spec("convnext_tiny")))
+    assert "def __init__(self, in_channels, p):" in source
+    assert "self.layer_scale = nn.Parameter(torch.full((in_channels, 1, 1), 1e-06))" in source
+
+
 def test_fractal_columns_are_module_lists():
     source, _ = structured.module_source(archdsl.load(_spec("cifar/fractalnet40")))
     assert "self.fractal.col4 = nn.ModuleList(" in source and "for _ in range(8)" in source
