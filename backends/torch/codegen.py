@@ -24,6 +24,7 @@ plan for both backends): each folded BN disappears, its conv gets a bias, and
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 import re
@@ -301,7 +302,12 @@ _HEADER = "import math\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.f
 
 def definitions_source(names) -> str:
     """The source of the torch_layers definitions a class needs, in their file order."""
-    return "\n\n".join(inspect.getsource(getattr(torch_layers, name)) for name in names)
+    return "\n\n".join(map(_definition, names))
+
+
+@functools.cache  # inspect re-reads and, for a class, re-parses layers.py on every call
+def _definition(name: str) -> str:
+    return inspect.getsource(getattr(torch_layers, name))
 
 
 def _escape(text: str) -> str:

@@ -15,6 +15,7 @@ floats, bools, tuples, known strings), never from spec text.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -44,8 +45,13 @@ class Emitted:
     @property
     def uses(self) -> tuple[str, ...]:
         """The torch_layers definitions the constructor names (copied into the generated file)."""
-        code = re.sub(r"'[^']*'", "''", self.ctor)  # names inside string literals do not count
-        return tuple(name for name in re.findall(r"\b[A-Z]\w*", code) if name in RUNTIME)
+        return _uses(self.ctor)
+
+
+@functools.lru_cache(maxsize=4096)  # a network has few distinct constructors, each on many nodes
+def _uses(ctor: str) -> tuple[str, ...]:
+    code = re.sub(r"'[^']*'", "''", ctor)  # names inside string literals do not count
+    return tuple(name for name in re.findall(r"\b[A-Z]\w*", code) if name in RUNTIME)
 
 
 RUNTIME = {name for name in vars(layers) if not name.startswith("_")}
