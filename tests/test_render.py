@@ -158,7 +158,10 @@ def test_repr_svg():
 
 def test_render_errors_and_drop(cli, tmp_path):
     code, _, err = cli("render", "specs/cifar/resnet20.arch", "-o", tmp_path / "r.jpg")
-    assert code == 2 and "render writes .svg, .png, .pdf or .dot" in err
+    assert code == 2 and "render writes .svg, .png, .pdf or .dot" in err and not (tmp_path / "r.jpg").exists()
+    code, out, err = cli("render", "specs/cifar/resnet20.arch", "-o", "-")
+    assert code == 2 and not out and "<-o>:1:1: error: render writes" in err and "standard output" in err
+    assert "    1 | -\n      | ^" in err  # located, with its caret
     code, _, err = cli("render", "specs/cifar/resnet20.arch", "-o", tmp_path / "missing" / "r.svg")
     assert code == 2 and "does not exist" in err
     target = tmp_path / "d.dot"

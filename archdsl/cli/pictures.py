@@ -70,6 +70,12 @@ def configure_render(p):
 
 
 def cmd_render(args) -> int:
+    name = str(args.output)
+    stem, dot, suffix = name.rpartition(".")
+    if not (dot and stem and "/" not in suffix and suffix.lower() in backend("dot").FORMATS):  # before the work
+        raise option_error("-o", name, "render writes .svg, .png, .pdf or .dot files" +
+                           (" (a diagram is not text for standard output)" if name == "-" else ""),
+                           column=len(stem) + 2 if dot and "/" not in suffix else 1)
     arch = load_arch(args)
     options = RenderOptions(level=args.level, expand=args.expand, unravel=args.unravel)
     written, note = backend("dot").write(arch, args.output, options, OutputOptions(args.follow_symlinks))

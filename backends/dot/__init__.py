@@ -4,6 +4,6 @@
     unravel.py  Veit et al.'s unraveled view of a small residual net
     render.py   DOT text, styles, and writing files
 """
-from .render import dot_text, run_dot, svg_text, to_dot, write
+from .render import FORMATS, dot_text, run_dot, svg_text, to_dot, write
 
-__all__ = ["dot_text", "run_dot", "svg_text", "to_dot", "write"]
+__all__ = ["FORMATS", "dot_text", "run_dot", "svg_text", "to_dot", "write"]
